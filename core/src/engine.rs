@@ -1,0 +1,428 @@
+//! The rolling rules as one pure decision over a loaded record.
+//!
+//! [`decide`] takes the record, the presented token, whether the request advances or reads,
+//! the client's binding input and the time, and returns a [`Decision`]: the verdict, whether
+//! the binding matched, the record to save (compare-and-swap on the loaded record's write
+//! version) and the token to hand out. It reads no clock, no RNG and no store, so the same
+//! inputs always give the same bytes; a store wrapper (the façade, the C ABI's decision call,
+//! the Python stores) loads, calls it, and saves.
+//!
+//! With `c` the record's counter (the newest token issued) and `t` the presented one:
+//!
+//! 1. `t == c`, advance: issue `c+1`, open (or, inside the window, extend) the grace window.
+//! 2. `floor <= t < c` inside the window: advance gets `c` again (capped per step, and each
+//!    hand-out reopens the window); read passes and gets nothing.
+//! 3. `t == c-1` after the window: re-issue `c` when `c` was never presented and the user
+//!    agent matches (lost response), or when the full binding matches and the last advance
+//!    is recent (cookie jar went back). A read passes.
+//! 4. any other `t < c`: reuse; the session is revoked.
+//! 5. `t > c` with a valid tag: the store is behind; repair forward to `t` and go on.
+//!
+//! Revoked state and expiry are checked before the counter.
+
+use crate::keys::{Binding, BindingInput, BindingMatch, Keyring};
+use crate::policy::{BindingPolicy, Policy};
+use crate::record::{Record, RevokeReason, State, offset};
+use crate::token::{self, Claims, Form, Parsed, TokenBuf};
+use crate::verdict::{Expiry, Verdict};
+
+/// Whether a request advances the chain (a page load) or only reads (an API call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A top-level navigation: rolls the token.
+    Advance,
+    /// Any other request: verifies without rolling.
+    Read,
+}
+
+/// What the engine decided for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Decision {
+    /// The rule that applied.
+    pub verdict: Verdict,
+    /// How the request's binding compared with the session's last advancing request.
+    pub binding: BindingMatch,
+    /// The record to save, with compare-and-swap on the loaded record's `version`
+    /// (`save.version` is one higher). `None`: nothing changed.
+    pub save: Option<Record>,
+    /// The token to set as the cookie. `None`: leave the cookie as it is.
+    pub token: Option<TokenBuf>,
+}
+
+/// How a presented token relates to the record's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Position {
+    Current,
+    /// Inside the grace window, `floor <= t < c`.
+    Stale(u64),
+    /// `t == c - 1` after the window: a rule 3 candidate.
+    OneBehind,
+    /// Anything else below `c` (`None`: a compact token that matched no candidate).
+    Behind(Option<u64>),
+    Ahead(u64),
+}
+
+/// Applies the rolling rules to one request. See the module docs for the rules.
+///
+/// The caller has loaded `record` by the token's session id; a record of another session
+/// gives [`Verdict::UnknownSession`].
+pub fn decide(
+    keys: &Keyring,
+    policy: &Policy,
+    record: &Record,
+    token: &Parsed,
+    kind: Kind,
+    client: &BindingInput<'_>,
+    now_ms: u64,
+) -> Decision {
+    let binding = evidence(keys, record, client);
+    let refuse = |verdict| Decision {
+        verdict,
+        binding,
+        save: None,
+        token: None,
+    };
+    if token.session_id() != record.session_id {
+        return refuse(Verdict::UnknownSession);
+    }
+    if !keys.contains(token.key_id()) {
+        return refuse(Verdict::Malformed(token::TokenError::UnknownKey));
+    }
+    // A full token proves itself; a compact one is checked by the counter search below.
+    if let Parsed::Full(full) = token
+        && full.verify(keys).is_err()
+    {
+        return refuse(Verdict::Forged);
+    }
+    if let State::Revoked(reason) = record.state {
+        return refuse(Verdict::Revoked(reason));
+    }
+    if let Some(expiry) = expired(policy, record, now_ms) {
+        return refuse(Verdict::Expired(expiry));
+    }
+    let in_window = now_ms < record.grace_until;
+    let position = match token {
+        Parsed::Full(full) => position_of(record, full.unverified_claims().counter, in_window),
+        Parsed::Compact(compact) => search(keys, policy, record, in_window, |ctr| {
+            compact.matches(keys, ctr).unwrap_or(false)
+        }),
+    };
+    // Revocation is evidence, whatever the binding policy says.
+    if let Position::Behind(presented) = position {
+        return revoke_for_reuse(record, presented, binding, now_ms);
+    }
+    if let Position::OneBehind = position {
+        let lost = !record.confirmed && binding.user_agent;
+        let jar =
+            binding.full() && now_ms.saturating_sub(record.last_advance_at) < policy.jar_behind_ms;
+        if !policy.reissue_one_behind || !(lost || jar) {
+            return revoke_for_reuse(record, record.counter.checked_sub(1), binding, now_ms);
+        }
+    }
+    let required = match policy.binding {
+        BindingPolicy::Evidence => true,
+        BindingPolicy::RequireUserAgent => binding.user_agent,
+        BindingPolicy::RequireFull => binding.full(),
+    };
+    if !required {
+        return refuse(Verdict::BindingMismatch);
+    }
+    let mut next = *record;
+    let verdict = match (position, kind) {
+        (Position::Current, Kind::Read) => {
+            touch(policy, &mut next, now_ms);
+            // Confirm once per step, so rule 3 cannot later hand a stale copy the current token.
+            next.confirmed = true;
+            Verdict::Current
+        }
+        (Position::Current, Kind::Advance) => {
+            return advance(keys, policy, next, client, now_ms, Verdict::Fresh, binding);
+        }
+        (Position::Stale(behind), Kind::Read) => Verdict::ConcurrentInGrace { behind },
+        (Position::OneBehind, Kind::Read) => one_behind_verdict(record),
+        (Position::Stale(behind), Kind::Advance) => {
+            return reissue(
+                keys,
+                policy,
+                next,
+                now_ms,
+                Verdict::ConcurrentInGrace { behind },
+                binding,
+            );
+        }
+        (Position::OneBehind, Kind::Advance) => {
+            return reissue(
+                keys,
+                policy,
+                next,
+                now_ms,
+                one_behind_verdict(record),
+                binding,
+            );
+        }
+        (Position::Ahead(t), _) => {
+            let ahead = t.saturating_sub(record.counter);
+            // Repair forward: the token at `t` was minted and presented, so it is confirmed.
+            next.counter = t;
+            next.floor = t;
+            next.last_advance_at = now_ms;
+            next.grace_until = now_ms;
+            next.last_seen_at = now_ms;
+            next.grace_answers = 0;
+            next.confirmed = true;
+            if kind == Kind::Advance {
+                return advance(
+                    keys,
+                    policy,
+                    next,
+                    client,
+                    now_ms,
+                    Verdict::StoreBehind { ahead },
+                    binding,
+                );
+            }
+            Verdict::StoreBehind { ahead }
+        }
+        (Position::Behind(_), _) => Verdict::Reuse {
+            presented: None,
+            current: record.counter,
+        },
+    };
+    let save = (next != *record).then(|| bump(next));
+    Decision {
+        verdict,
+        binding,
+        save,
+        token: None,
+    }
+}
+
+/// Which rule 3 case applies to a one-behind presenter that passed the checks.
+fn one_behind_verdict(record: &Record) -> Verdict {
+    if record.confirmed {
+        Verdict::CookieJarBehind
+    } else {
+        Verdict::LostResponse
+    }
+}
+
+/// The request's binding compared with the session's last advancing request, under the key
+/// that hash was made with.
+fn evidence(keys: &Keyring, record: &Record, client: &BindingInput<'_>) -> BindingMatch {
+    match keys.binding(record.binding_key_id, client) {
+        Some(b) => b.compare(&record.binding),
+        None => BindingMatch::NONE,
+    }
+}
+
+/// The expiry that applies at `now_ms`, if any.
+pub(crate) fn expired(policy: &Policy, record: &Record, now_ms: u64) -> Option<Expiry> {
+    if now_ms >= record.expires_at {
+        return Some(Expiry::Absolute);
+    }
+    if now_ms >= record.last_seen_at.saturating_add(policy.idle_timeout_ms) {
+        return Some(Expiry::Idle);
+    }
+    None
+}
+
+fn position_of(record: &Record, t: u64, in_window: bool) -> Position {
+    let c = record.counter;
+    if t == c {
+        Position::Current
+    } else if t > c {
+        Position::Ahead(t)
+    } else if in_window && t >= record.floor {
+        Position::Stale(c.saturating_sub(t))
+    } else if !in_window && Some(t) == c.checked_sub(1) {
+        Position::OneBehind
+    } else {
+        Position::Behind(Some(t))
+    }
+}
+
+/// The compact-token counter search: the current counter, then the accepted stale range
+/// (down to the floor inside the window, `c-1` after it), then up to the span cap ahead.
+/// A token of a live session matching none of them is reuse: its session id only ever
+/// travelled inside tokens, so whoever presents it has held one.
+fn search(
+    _keys: &Keyring,
+    policy: &Policy,
+    record: &Record,
+    in_window: bool,
+    matches: impl Fn(u64) -> bool,
+) -> Position {
+    let c = record.counter;
+    if matches(c) {
+        return Position::Current;
+    }
+    let lowest = if in_window {
+        record.floor
+    } else {
+        c.saturating_sub(1)
+    };
+    let mut t = c;
+    while t > lowest {
+        t = t.saturating_sub(1);
+        if matches(t) {
+            return position_of(record, t, in_window);
+        }
+    }
+    for step in 1..=u64::from(policy.span_cap) {
+        match c.checked_add(step) {
+            Some(t) if matches(t) => return Position::Ahead(t),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    Position::Behind(None)
+}
+
+fn revoke_for_reuse(
+    record: &Record,
+    presented: Option<u64>,
+    binding: BindingMatch,
+    now_ms: u64,
+) -> Decision {
+    let mut next = *record;
+    next.state = State::Revoked(RevokeReason::Reuse);
+    next.revoked_at = now_ms.max(1);
+    Decision {
+        verdict: Verdict::Reuse {
+            presented,
+            current: record.counter,
+        },
+        binding,
+        save: Some(bump(next)),
+        token: None,
+    }
+}
+
+/// Counts activity for the idle timeout, writing at most once per quarter of it.
+fn touch(policy: &Policy, next: &mut Record, now_ms: u64) {
+    if now_ms.saturating_sub(next.last_seen_at) >= policy.idle_timeout_ms / 4 {
+        next.last_seen_at = clamp_offset(next.last_advance_at, now_ms);
+    }
+}
+
+/// Keeps a time within the range the record encodes relative to the last advance.
+fn clamp_offset(base: u64, at: u64) -> u64 {
+    base.saturating_add(u64::from(offset(base, at)))
+}
+
+/// Rule 1 (and the tail of rule 5): mint `c+1`.
+fn advance(
+    keys: &Keyring,
+    policy: &Policy,
+    mut next: Record,
+    client: &BindingInput<'_>,
+    now_ms: u64,
+    verdict: Verdict,
+    binding: BindingMatch,
+) -> Decision {
+    let Some(c1) = next.counter.checked_add(1) else {
+        let verdict = Verdict::Expired(Expiry::CounterExhausted);
+        return Decision {
+            verdict,
+            binding,
+            save: None,
+            token: None,
+        };
+    };
+    let in_window = now_ms < next.grace_until;
+    // Inside the window the floor stays (older racers are still in flight), capped by span.
+    next.floor = if in_window {
+        next.floor
+            .max(c1.saturating_sub(u64::from(policy.span_cap)))
+    } else {
+        next.counter
+    };
+    next.counter = c1;
+    next.last_advance_at = now_ms;
+    next.last_seen_at = now_ms;
+    next.grace_until = clamp_offset(
+        now_ms,
+        now_ms.saturating_add(policy.grace_ms(next.lateness_ms)),
+    );
+    next.grace_answers = 0;
+    next.confirmed = false;
+    let kid = keys.minting_id();
+    next.binding_key_id = kid;
+    next.binding = keys.binding(kid, client).unwrap_or_default();
+    let token = mint(keys, &next, kid);
+    Decision {
+        verdict,
+        binding,
+        save: Some(bump(next)),
+        token,
+    }
+}
+
+/// Rules 2 and 3 on an advance: hand out the current token again, reopening the window.
+fn reissue(
+    keys: &Keyring,
+    policy: &Policy,
+    mut next: Record,
+    now_ms: u64,
+    verdict: Verdict,
+    binding: BindingMatch,
+) -> Decision {
+    if next.grace_answers >= policy.answer_cap {
+        return Decision {
+            verdict: Verdict::GraceExhausted,
+            binding,
+            save: None,
+            token: None,
+        };
+    }
+    next.grace_answers = next.grace_answers.saturating_add(1);
+    // The lateness this presenter shows; decays by 1/8 per observation so one outlier fades.
+    let observed = u32::try_from(now_ms.saturating_sub(next.last_advance_at)).unwrap_or(u32::MAX);
+    next.lateness_ms = observed.max(next.lateness_ms.saturating_sub(next.lateness_ms / 8));
+    // Requests sent with the older token are still in flight: reopen as if `c` were new.
+    let reopened = now_ms.saturating_add(policy.grace_ms(next.lateness_ms));
+    next.grace_until = clamp_offset(next.last_advance_at, next.grace_until.max(reopened));
+    touch(policy, &mut next, now_ms);
+    // The same key, time and binding as the original mint: the very same token.
+    let kid = if keys.contains(next.binding_key_id) {
+        next.binding_key_id
+    } else {
+        keys.minting_id()
+    };
+    let token = mint(keys, &next, kid);
+    Decision {
+        verdict,
+        binding,
+        save: Some(bump(next)),
+        token,
+    }
+}
+
+/// The token for the record's current counter, in the session's form.
+pub(crate) fn mint(keys: &Keyring, record: &Record, kid: u8) -> Option<TokenBuf> {
+    match record.form {
+        Form::Compact => token::mint_compact(keys, kid, &record.session_id, record.counter).ok(),
+        Form::Full => token::mint_full(keys, &claims_of(record, kid, record.binding)).ok(),
+    }
+}
+
+/// The full-token claims of the record's current counter.
+pub(crate) fn claims_of(record: &Record, kid: u8, binding: Binding) -> Claims {
+    Claims {
+        key_id: kid,
+        session_id: record.session_id,
+        counter: record.counter,
+        issued_at: record.last_advance_at,
+        expires_at: record.expires_at,
+        subject: record.subject,
+        binding,
+        authenticated: record.authenticated,
+    }
+}
+
+/// The record as it will be saved: one write version higher.
+fn bump(mut record: Record) -> Record {
+    record.version = record.version.wrapping_add(1);
+    record
+}

@@ -1,0 +1,589 @@
+//! The request façade: [`Sessions`] over a keyring, a policy, a store and a deny list.
+//!
+//! [`Sessions::handle`] takes a request's cookie value, whether it advances or reads, the time
+//! and the client's binding input, and answers [`Outcome::Proceed`] (with the session view and
+//! maybe a token to set) or [`Outcome::Reject`] (with whether to clear the cookie and an event
+//! to log). With a shared store, an advance is load → decide → compare-and-swap save; on a
+//! conflict it reloads and decides again, at most [`MAX_ATTEMPTS`] times, which is safe
+//! because the decision is idempotent.
+//!
+//! Modes (see [`Policy`]): *strict* consults the store on every authenticated request;
+//! *cached* trusts a full token inside its fresh window when its binding matches and its
+//! session is not on the deny list; *anonymous* sessions are full tokens that are neither
+//! stored nor rolled.
+
+use core::fmt;
+
+use crate::engine::{self, Decision};
+use crate::error::Error;
+use crate::keys::{BindingInput, BindingMatch, Keyring};
+use crate::policy::{Mode, Policy};
+use crate::record::{Record, RevokeReason, State};
+use crate::store::{DenyList, Store, StoreError};
+use crate::token::{self, Claims, LogId, Parsed, SessionId, Subject, TokenBuf, TokenError, log_id};
+use crate::verdict::{Expiry, Verdict};
+
+pub use crate::engine::Kind;
+
+/// How many times one request loads, decides and tries to save before answering
+/// [`Verdict::Busy`].
+pub const MAX_ATTEMPTS: usize = 8;
+
+/// One request, as the façade needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The session cookie's value, if the request carried one.
+    pub cookie: Option<&'a [u8]>,
+    /// Advance (page load) or read (API call).
+    pub kind: Kind,
+    /// The time, ms since the Unix epoch.
+    pub now_ms: u64,
+    /// The client's user agent and address.
+    pub binding: &'a BindingInput<'a>,
+    /// 16 fresh bytes from a CSPRNG, used only if this request starts an anonymous session.
+    pub new_session_id: [u8; 16],
+}
+
+/// What the application may know about the session of a request that proceeds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SessionView {
+    /// The session id (prefer [`log_id`](SessionView::log_id) in logs).
+    pub session_id: SessionId,
+    /// The non-bearer handle for logs.
+    pub log_id: LogId,
+    /// The user; [`Subject::ANONYMOUS`] for anonymous sessions.
+    pub subject: Subject,
+    /// True once a subject has logged in.
+    pub authenticated: bool,
+    /// The counter of the newest token (the one just issued, if any).
+    pub counter: u64,
+    /// The anonymous session this one replaced at login (unknown on the cache path).
+    pub parent: Option<SessionId>,
+    /// Absolute expiry (ms); the cookie's `Max-Age` is derived from it.
+    pub expires_at: u64,
+}
+
+impl fmt::Debug for SessionView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionView")
+            .field("log_id", &self.log_id)
+            .field("subject", &self.subject)
+            .field("authenticated", &self.authenticated)
+            .field("counter", &self.counter)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionView {
+    fn of_record(r: &Record) -> SessionView {
+        SessionView {
+            session_id: r.session_id,
+            log_id: log_id(&r.session_id),
+            subject: r.subject,
+            authenticated: r.authenticated,
+            counter: r.counter,
+            parent: r.parent,
+            expires_at: r.expires_at,
+        }
+    }
+
+    fn of_claims(c: &Claims) -> SessionView {
+        SessionView {
+            session_id: c.session_id,
+            log_id: log_id(&c.session_id),
+            subject: c.subject,
+            authenticated: c.authenticated,
+            counter: c.counter,
+            parent: None,
+            expires_at: c.expires_at,
+        }
+    }
+
+    /// Seconds from `now_ms` until expiry, rounded up: the cookie's `Max-Age`.
+    pub fn max_age_secs(&self, now_ms: u64) -> u64 {
+        self.expires_at.saturating_sub(now_ms).div_ceil(1000)
+    }
+}
+
+/// A refusal worth logging: what happened, to which session (as a log id), when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    /// The rule that refused the request.
+    pub verdict: Verdict,
+    /// The session, if the cookie named one.
+    pub log_id: Option<LogId>,
+    /// When (ms).
+    pub at_ms: u64,
+    /// How the client's binding compared with the session's last advancing request.
+    pub binding: BindingMatch,
+}
+
+/// The answer to one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Outcome {
+    /// Serve the request as this session.
+    Proceed {
+        /// The session.
+        view: SessionView,
+        /// Set this as the cookie (the token rolled, or a new anonymous session started).
+        token: Option<TokenBuf>,
+        /// The rule that let the request through.
+        verdict: Verdict,
+        /// How the binding compared (for logs).
+        binding: BindingMatch,
+    },
+    /// Refuse the request.
+    Reject {
+        /// The rule that refused it.
+        verdict: Verdict,
+        /// Clear the cookie in the response (never for races, contention or outages).
+        clear_cookie: bool,
+        /// What to log.
+        event: Event,
+    },
+}
+
+impl Outcome {
+    /// The verdict, whichever way the request went.
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            Outcome::Proceed { verdict, .. } | Outcome::Reject { verdict, .. } => *verdict,
+        }
+    }
+}
+
+/// A new authenticated session from [`Sessions::login`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    /// Set this as the cookie.
+    pub token: TokenBuf,
+    /// The new session.
+    pub view: SessionView,
+}
+
+/// The façade. Not `Sync`: one instance per thread, or behind a mutex; the store and deny
+/// list it owns decide how state is shared between instances.
+pub struct Sessions<'k, S: Store, D: DenyList> {
+    keys: &'k Keyring,
+    policy: Policy,
+    store: S,
+    deny: D,
+    /// Cached mode falls back to the store until then: the deny list had no room for a
+    /// revocation, whose tokens' fresh windows all end by this time.
+    strict_until: u64,
+}
+
+impl<S: Store, D: DenyList> fmt::Debug for Sessions<'_, S, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessions")
+            .field("keys", self.keys)
+            .field("policy", &self.policy)
+            .field("strict_until", &self.strict_until)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
+    /// A façade over `keys`, `policy`, `store` and `deny`.
+    ///
+    /// # Errors
+    /// [`Error::Policy`] when the policy is inconsistent.
+    pub fn new(keys: &'k Keyring, policy: Policy, store: S, deny: D) -> Result<Self, Error> {
+        policy.validate()?;
+        Ok(Sessions {
+            keys,
+            policy,
+            store,
+            deny,
+            strict_until: 0,
+        })
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, mutably (for maintenance such as purging).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// The deny list, mutably (to feed it revocations from other processes).
+    pub fn deny_list_mut(&mut self) -> &mut D {
+        &mut self.deny
+    }
+
+    /// True while cached mode is falling back to the store because the deny list was full.
+    pub fn is_degraded(&self, now_ms: u64) -> bool {
+        now_ms < self.strict_until
+    }
+
+    /// Decides one request. Never panics; every outcome names its rule.
+    pub fn handle(&mut self, req: &Request<'_>) -> Outcome {
+        let now = req.now_ms;
+        let Some(cookie) = req.cookie.filter(|c| !c.is_empty()) else {
+            return self.no_session(req, Verdict::NoSession);
+        };
+        let parsed = match token::parse(cookie) {
+            Ok(p) => p,
+            Err(e) => return reject(Verdict::Malformed(e), None, now, BindingMatch::NONE),
+        };
+        let sid = parsed.session_id();
+        if !self.keys.contains(parsed.key_id()) {
+            return reject(
+                Verdict::Malformed(TokenError::UnknownKey),
+                Some(sid),
+                now,
+                BindingMatch::NONE,
+            );
+        }
+        let mut kind = req.kind;
+        if let Parsed::Full(full) = &parsed {
+            let Ok(claims) = full.verify(self.keys) else {
+                return reject(Verdict::Forged, Some(sid), now, BindingMatch::NONE);
+            };
+            if !claims.authenticated {
+                return self.anonymous(req, &claims);
+            }
+            if self.policy.mode == Mode::Cached {
+                let binding = self
+                    .keys
+                    .binding(claims.key_id, req.binding)
+                    .map_or(BindingMatch::NONE, |b| b.compare(&claims.binding));
+                let fresh = now < claims.issued_at.saturating_add(self.policy.fresh_ms)
+                    && now >= claims.issued_at.saturating_sub(self.policy.fresh_ms);
+                let trusted = fresh
+                    && binding.full()
+                    && now < claims.expires_at
+                    && now >= self.strict_until
+                    && !self.deny.is_denied(&sid, now);
+                if trusted {
+                    let view = SessionView::of_claims(&claims);
+                    return Outcome::Proceed {
+                        view,
+                        token: None,
+                        verdict: Verdict::Cached,
+                        binding,
+                    };
+                }
+                // Past the fresh window the token is revalidated through the store and rolled,
+                // reads included: its racers all get the same successor.
+                if !fresh {
+                    kind = Kind::Advance;
+                }
+            }
+        }
+        self.through_store(&parsed, kind, req)
+    }
+
+    /// No cookie (or an anonymous one that has lapsed): start an anonymous session, or refuse.
+    fn no_session(&self, req: &Request<'_>, otherwise: Verdict) -> Outcome {
+        if !self.policy.anonymous {
+            return reject(otherwise, None, req.now_ms, BindingMatch::NONE);
+        }
+        let kid = self.keys.minting_id();
+        let claims = Claims {
+            key_id: kid,
+            session_id: SessionId(req.new_session_id),
+            counter: 0,
+            issued_at: req.now_ms,
+            expires_at: req.now_ms.saturating_add(self.policy.anonymous_lifetime_ms),
+            subject: Subject::ANONYMOUS,
+            binding: self.keys.binding(kid, req.binding).unwrap_or_default(),
+            authenticated: false,
+        };
+        let token = token::mint_full(self.keys, &claims).ok();
+        let view = SessionView::of_claims(&claims);
+        Outcome::Proceed {
+            view,
+            token,
+            verdict: Verdict::NewAnonymous,
+            binding: BindingMatch::FULL,
+        }
+    }
+
+    /// A verified anonymous token: valid until it expires or its id is retired at login.
+    fn anonymous(&self, req: &Request<'_>, claims: &Claims) -> Outcome {
+        let now = req.now_ms;
+        if self.deny.is_denied(&claims.session_id, now) {
+            let verdict = Verdict::Revoked(RevokeReason::UpgradedAtLogin);
+            return reject(verdict, Some(claims.session_id), now, BindingMatch::NONE);
+        }
+        if now >= claims.expires_at {
+            return self.no_session(req, Verdict::Expired(Expiry::Absolute));
+        }
+        let binding = self
+            .keys
+            .binding(claims.key_id, req.binding)
+            .map_or(BindingMatch::NONE, |b| b.compare(&claims.binding));
+        let view = SessionView::of_claims(claims);
+        Outcome::Proceed {
+            view,
+            token: None,
+            verdict: Verdict::Anonymous,
+            binding,
+        }
+    }
+
+    /// Load → decide → compare-and-swap save, retried on conflict.
+    fn through_store(&mut self, parsed: &Parsed, kind: Kind, req: &Request<'_>) -> Outcome {
+        let now = req.now_ms;
+        let sid = parsed.session_id();
+        let mut from_primary = false;
+        for _ in 0..MAX_ATTEMPTS {
+            let loaded = if from_primary {
+                self.store.load_primary(&sid)
+            } else {
+                self.store.load(&sid)
+            };
+            let record = match loaded {
+                Ok(Some(r)) => r,
+                Ok(None) => {
+                    return reject(Verdict::UnknownSession, Some(sid), now, BindingMatch::NONE);
+                }
+                // A damaged record can never be trusted again: the session ends.
+                Err(StoreError::Corrupt(_)) => {
+                    return reject(Verdict::UnknownSession, Some(sid), now, BindingMatch::NONE);
+                }
+                Err(_) => {
+                    return reject(
+                        Verdict::StoreUnavailable,
+                        Some(sid),
+                        now,
+                        BindingMatch::NONE,
+                    );
+                }
+            };
+            let decision = engine::decide(
+                self.keys,
+                &self.policy,
+                &record,
+                parsed,
+                kind,
+                req.binding,
+                now,
+            );
+            // A token ahead of the store: first ask the primary; repair forward only if it too
+            // is behind.
+            if matches!(decision.verdict, Verdict::StoreBehind { .. }) && !from_primary {
+                from_primary = true;
+                continue;
+            }
+            match self.commit(&record, &decision, now) {
+                Ok(()) => return self.outcome(decision, &record, now),
+                Err(StoreError::Conflict) => continue,
+                Err(_) => {
+                    return reject(Verdict::StoreUnavailable, Some(sid), now, decision.binding);
+                }
+            }
+        }
+        reject(Verdict::Busy, Some(sid), now, BindingMatch::NONE)
+    }
+
+    /// Saves what the decision changed; a revocation also goes on the deny list.
+    fn commit(&mut self, loaded: &Record, decision: &Decision, now: u64) -> Result<(), StoreError> {
+        if let Some(save) = &decision.save {
+            self.store.save(save, Some(loaded.version), now)?;
+            if !save.is_active() && loaded.is_active() {
+                self.deny_fresh_tokens(&save.session_id, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Cached mode: refuse the session's tokens for the rest of their fresh windows.
+    fn deny_fresh_tokens(&mut self, sid: &SessionId, now: u64) {
+        if self.policy.mode != Mode::Cached {
+            return;
+        }
+        let until = now.saturating_add(self.policy.fresh_ms);
+        if self.deny.deny(sid, until, now).is_err() {
+            // Never drop a revocation: trust no cached token until this one would have lapsed.
+            self.strict_until = self.strict_until.max(until);
+        }
+    }
+
+    fn outcome(&self, decision: Decision, loaded: &Record, now: u64) -> Outcome {
+        let Decision {
+            verdict,
+            binding,
+            save,
+            token,
+        } = decision;
+        if verdict.proceeds() {
+            let record = save.as_ref().unwrap_or(loaded);
+            Outcome::Proceed {
+                view: SessionView::of_record(record),
+                token,
+                verdict,
+                binding,
+            }
+        } else {
+            reject(verdict, Some(loaded.session_id), now, binding)
+        }
+    }
+
+    /// Starts an authenticated session for `subject` with the id `new_id` (16 bytes from a
+    /// CSPRNG). When `current_cookie` holds a valid token, that session becomes the new one's
+    /// parent and is retired: an anonymous id goes on the deny list until it expires, an
+    /// authenticated session is revoked in the store (reason: upgraded at login).
+    ///
+    /// # Errors
+    /// [`Error::AnonymousSubject`] for the zero subject; [`Error::Store`] when the store
+    /// cannot save the new record (a colliding id is [`StoreError::Conflict`]).
+    pub fn login(
+        &mut self,
+        current_cookie: Option<&[u8]>,
+        new_id: [u8; 16],
+        subject: [u8; 16],
+        now_ms: u64,
+        client: &BindingInput<'_>,
+    ) -> Result<Login, Error> {
+        let subject = Subject(subject);
+        if subject.is_anonymous() {
+            return Err(Error::AnonymousSubject);
+        }
+        let parent = match current_cookie.map(token::parse) {
+            Some(Ok(Parsed::Full(full))) => match full.verify(self.keys) {
+                Ok(c) if !c.authenticated => {
+                    // Best effort: an anonymous id carries no authority, so a full deny list
+                    // does not block the login.
+                    let _ = self.deny.deny(&c.session_id, c.expires_at, now_ms);
+                    Some(c.session_id)
+                }
+                Ok(c) => {
+                    self.revoke(&c.session_id, RevokeReason::UpgradedAtLogin, now_ms)?;
+                    Some(c.session_id)
+                }
+                Err(_) => None,
+            },
+            Some(Ok(Parsed::Compact(c)))
+                if self.store.load(&c.session_id()).ok().flatten().is_some() =>
+            {
+                self.revoke(&c.session_id(), RevokeReason::UpgradedAtLogin, now_ms)?;
+                Some(c.session_id())
+            }
+            _ => None,
+        };
+        let kid = self.keys.minting_id();
+        let binding = self.keys.binding(kid, client).unwrap_or_default();
+        let expires_at = now_ms.saturating_add(self.policy.session_lifetime_ms);
+        let record = Record::new(
+            SessionId(new_id),
+            parent,
+            subject,
+            self.policy.form,
+            now_ms,
+            expires_at,
+            binding,
+            kid,
+        );
+        self.store.save(&record, None, now_ms)?;
+        let token =
+            engine::mint(self.keys, &record, kid).ok_or(Error::Token(TokenError::UnknownKey))?;
+        Ok(Login {
+            token,
+            view: SessionView::of_record(&record),
+        })
+    }
+
+    /// Ends the session named by `cookie` for every holder. Returns its log id, or `None` when
+    /// the cookie names no stored session (anonymous, unknown or malformed): the caller clears
+    /// the cookie either way.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the store cannot be reached or stays contended.
+    pub fn logout(&mut self, cookie: &[u8], now_ms: u64) -> Result<Option<LogId>, Error> {
+        let sid = match token::parse(cookie) {
+            Ok(Parsed::Full(full)) => match full.verify(self.keys) {
+                Ok(c) if c.authenticated => c.session_id,
+                Ok(c) => {
+                    let _ = self.deny.deny(&c.session_id, c.expires_at, now_ms);
+                    return Ok(None);
+                }
+                Err(_) => return Ok(None),
+            },
+            // A compact token's id only ever travels inside tokens: holding it is enough.
+            Ok(Parsed::Compact(c)) if self.keys.contains(c.key_id()) => c.session_id(),
+            _ => return Ok(None),
+        };
+        let found = self.revoke(&sid, RevokeReason::Logout, now_ms)?;
+        Ok(found.then(|| log_id(&sid)))
+    }
+
+    /// Revokes every active session of `subject` (e.g. after a password change) and returns
+    /// how many were revoked.
+    ///
+    /// # Errors
+    /// [`Error::Store`]: [`StoreError::Unsupported`] when the store cannot list by subject.
+    pub fn revoke_all(&mut self, subject: &Subject, now_ms: u64) -> Result<usize, Error> {
+        let mut revoked = 0usize;
+        let mut batch = [SessionId::default(); 32];
+        // Each round revokes what it lists, so the listing shrinks; the bound stops a store
+        // that keeps listing revoked sessions.
+        for _ in 0..1024 {
+            let total = self.store.list_by_subject(subject, &mut batch)?;
+            if total == 0 {
+                break;
+            }
+            for sid in batch.iter().take(total) {
+                if self.revoke(sid, RevokeReason::Admin, now_ms)? {
+                    revoked = revoked.saturating_add(1);
+                }
+            }
+        }
+        Ok(revoked)
+    }
+
+    /// Revokes one stored session (compare-and-swap, retried). Returns whether it was active.
+    /// A revoked session stays revoked: the first reason is kept.
+    fn revoke(
+        &mut self,
+        sid: &SessionId,
+        reason: RevokeReason,
+        now_ms: u64,
+    ) -> Result<bool, Error> {
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(record) = self.store.load(sid)? else {
+                return Ok(false);
+            };
+            if !record.is_active() {
+                return Ok(false);
+            }
+            let mut next = record;
+            next.state = State::Revoked(reason);
+            next.revoked_at = now_ms.max(1);
+            next.version = next.version.wrapping_add(1);
+            match self.store.save(&next, Some(record.version), now_ms) {
+                Ok(()) => {
+                    self.deny_fresh_tokens(sid, now_ms);
+                    return Ok(true);
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Store(StoreError::Conflict))
+    }
+}
+
+fn reject(verdict: Verdict, sid: Option<SessionId>, now: u64, binding: BindingMatch) -> Outcome {
+    Outcome::Reject {
+        verdict,
+        clear_cookie: verdict.clears_cookie(),
+        event: Event {
+            verdict,
+            log_id: sid.as_ref().map(log_id),
+            at_ms: now,
+            binding,
+        },
+    }
+}
