@@ -426,3 +426,305 @@ fn bump(mut record: Record) -> Record {
     record.version = record.version.wrapping_add(1);
     record
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::panic,
+        clippy::expect_used,
+        clippy::unwrap_used,
+        clippy::arithmetic_side_effects
+    )]
+    use super::*;
+    use crate::keys::KeyMaterial;
+    use crate::policy::Grace;
+    use crate::token::{SessionId, Subject, parse};
+
+    const T0: u64 = 1_700_000_000_000;
+    const UA: BindingInput<'static> = BindingInput::new(b"Firefox", None);
+    const THIEF: BindingInput<'static> = BindingInput::new(b"curl", None);
+
+    fn keys() -> Keyring {
+        Keyring::new(
+            &[KeyMaterial::new(1, [1; 32]), KeyMaterial::new(2, [2; 32])],
+            1,
+        )
+        .unwrap()
+    }
+
+    fn start(keys: &Keyring, form: Form) -> Record {
+        let b = keys.binding(1, &UA).unwrap();
+        Record::new(
+            SessionId([5; 16]),
+            None,
+            Subject::from_u64(1),
+            form,
+            T0,
+            T0 + 3_600_000,
+            b,
+            1,
+        )
+    }
+
+    /// Applies a decision as a successful save would.
+    fn run(
+        keys: &Keyring,
+        p: &Policy,
+        rec: &mut Record,
+        tok: &TokenBuf,
+        kind: Kind,
+        who: &BindingInput<'_>,
+        now: u64,
+    ) -> Decision {
+        let d = decide(
+            keys,
+            p,
+            rec,
+            &parse(tok.as_bytes()).unwrap(),
+            kind,
+            who,
+            now,
+        );
+        if let Some(s) = d.save {
+            assert_eq!(s.version, rec.version + 1);
+            *rec = s;
+        }
+        d
+    }
+
+    #[test]
+    fn every_rule_in_both_forms() {
+        let k = keys();
+        let p = Policy::default();
+        for form in [Form::Compact, Form::Full] {
+            let mut r = start(&k, form);
+            let t0 = mint(&k, &r, 1).unwrap();
+            // Rule 1.
+            let d = run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 1_000);
+            assert_eq!(d.verdict, Verdict::Fresh);
+            let t1 = d.token.unwrap();
+            assert_eq!((r.counter, r.floor), (1, 0));
+            // Rule 2 on an advance: the very same token again.
+            let d = run(&k, &p, &mut r, &t0, Kind::Advance, &THIEF, T0 + 2_000);
+            assert_eq!(d.verdict, Verdict::ConcurrentInGrace { behind: 1 });
+            assert_eq!(d.token.as_ref(), Some(&t1));
+            // Rule 2 on a read: passes, hands out nothing, writes nothing.
+            let d = run(&k, &p, &mut r, &t0, Kind::Read, &UA, T0 + 3_000);
+            assert_eq!(
+                (d.verdict, d.token, d.save),
+                (Verdict::ConcurrentInGrace { behind: 1 }, None, None)
+            );
+            // Read of the current token confirms it, once.
+            let d = run(&k, &p, &mut r, &t1, Kind::Read, &UA, T0 + 4_000);
+            assert!(d.save.is_some() && r.confirmed && d.verdict == Verdict::Current);
+            let d = run(&k, &p, &mut r, &t1, Kind::Read, &UA, T0 + 4_500);
+            assert!(d.save.is_none());
+            // After the window, one behind, confirmed, same binding, recent: cookie jar behind.
+            let d = run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 60_000);
+            assert_eq!(d.verdict, Verdict::CookieJarBehind);
+            assert_eq!(d.token.as_ref(), Some(&t1));
+            // Two behind after the window: reuse.
+            let t2 = run(&k, &p, &mut r, &t1, Kind::Advance, &UA, T0 + 70_000)
+                .token
+                .unwrap();
+            let _t3 = run(&k, &p, &mut r, &t2, Kind::Advance, &UA, T0 + 100_000)
+                .token
+                .unwrap();
+            let d = run(&k, &p, &mut r, &t1, Kind::Read, &THIEF, T0 + 200_000);
+            assert_eq!(
+                d.verdict,
+                Verdict::Reuse {
+                    presented: Some(1).filter(|_| form == Form::Full),
+                    current: 3
+                }
+            );
+            assert!(d.verdict.clears_cookie());
+            assert_eq!(r.state, State::Revoked(RevokeReason::Reuse));
+            // Revoked stays revoked, even for the newest token.
+            let d = run(&k, &p, &mut r, &_t3, Kind::Advance, &UA, T0 + 201_000);
+            assert_eq!(d.verdict, Verdict::Revoked(RevokeReason::Reuse));
+        }
+    }
+
+    #[test]
+    fn lost_response_needs_unconfirmed_and_same_user_agent() {
+        let k = keys();
+        let p = Policy::default();
+        let mut r = start(&k, Form::Compact);
+        let t0 = mint(&k, &r, 1).unwrap();
+        let t1 = run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 1_000)
+            .token
+            .unwrap();
+        // The response with t1 was lost; the browser comes back with t0 after the window.
+        let mut other = r;
+        let d = run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 600_000);
+        assert_eq!(d.verdict, Verdict::LostResponse);
+        assert_eq!(d.token.as_ref(), Some(&t1));
+        assert!(
+            r.grace_until > T0 + 600_000,
+            "a hand-out reopens the window"
+        );
+        // The same after the window from another user agent: reuse.
+        let d = run(&k, &p, &mut other, &t0, Kind::Advance, &THIEF, T0 + 600_000);
+        assert!(matches!(d.verdict, Verdict::Reuse { .. }));
+        // With rule 3 switched off: reuse too.
+        let mut r2 = start(&k, Form::Compact);
+        let off = Policy {
+            reissue_one_behind: false,
+            ..p
+        };
+        run(&k, &off, &mut r2, &t0, Kind::Advance, &UA, T0 + 1_000);
+        let d = run(&k, &off, &mut r2, &t0, Kind::Advance, &UA, T0 + 600_000);
+        assert!(matches!(d.verdict, Verdict::Reuse { .. }));
+    }
+
+    #[test]
+    fn grace_answers_are_capped_without_revoking() {
+        let k = keys();
+        let p = Policy {
+            answer_cap: 3,
+            ..Policy::default()
+        };
+        let mut r = start(&k, Form::Full);
+        let t0 = mint(&k, &r, 1).unwrap();
+        run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 1);
+        for i in 0..3 {
+            let d = run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 10 + i);
+            assert!(matches!(d.verdict, Verdict::ConcurrentInGrace { .. }));
+        }
+        let d = run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 20);
+        assert_eq!(d.verdict, Verdict::GraceExhausted);
+        assert!(!d.verdict.clears_cookie() && d.save.is_none() && r.is_active());
+    }
+
+    #[test]
+    fn store_behind_repairs_forward_and_span_caps_the_floor() {
+        let k = keys();
+        let p = Policy {
+            span_cap: 2,
+            ..Policy::default()
+        };
+        for form in [Form::Compact, Form::Full] {
+            let mut r = start(&k, form);
+            let old = r;
+            let mut t = mint(&k, &r, 1).unwrap();
+            for i in 0..4 {
+                t = run(&k, &p, &mut r, &t, Kind::Advance, &UA, T0 + 100 * (i + 1))
+                    .token
+                    .unwrap();
+            }
+            assert_eq!(
+                (r.counter, r.floor),
+                (4, 2),
+                "advances inside the window keep the floor, capped by span"
+            );
+            // The store lost everything since `old`: the token at 4 is ahead by 4 (compact: beyond
+            // the span cap of 2, so it matches nothing and is reuse; full: proves itself).
+            let mut restored = old;
+            let d = run(&k, &p, &mut restored, &t, Kind::Read, &UA, T0 + 1_000);
+            match form {
+                Form::Full => {
+                    assert_eq!(d.verdict, Verdict::StoreBehind { ahead: 4 });
+                    assert_eq!((restored.counter, restored.confirmed), (4, true));
+                }
+                Form::Compact => assert!(matches!(
+                    d.verdict,
+                    Verdict::Reuse {
+                        presented: None,
+                        ..
+                    }
+                )),
+            }
+            // Within the span cap, compact repairs forward too; an advance mints the successor.
+            let mut behind = r;
+            behind.counter = 3;
+            behind.floor = 3;
+            let d = run(&k, &p, &mut behind, &t, Kind::Advance, &UA, T0 + 2_000);
+            assert_eq!(d.verdict, Verdict::StoreBehind { ahead: 1 });
+            assert_eq!(behind.counter, 5);
+        }
+    }
+
+    #[test]
+    fn expiry_and_forgery_come_before_the_counter() {
+        let k = keys();
+        let p = Policy::default();
+        let r = start(&k, Form::Full);
+        let t0 = mint(&k, &r, 1).unwrap();
+        let tok = parse(t0.as_bytes()).unwrap();
+        let at = |now| decide(&k, &p, &r, &tok, Kind::Advance, &UA, now).verdict;
+        assert_eq!(at(r.expires_at), Verdict::Expired(Expiry::Absolute));
+        assert_eq!(at(T0 + p.idle_timeout_ms), Verdict::Expired(Expiry::Idle));
+        let other_ring = Keyring::new(&[KeyMaterial::new(1, [9; 32])], 1).unwrap();
+        assert_eq!(
+            decide(&other_ring, &p, &r, &tok, Kind::Read, &UA, T0).verdict,
+            Verdict::Forged
+        );
+        let lone = Keyring::new(&[KeyMaterial::new(2, [2; 32])], 2).unwrap();
+        let v = decide(&lone, &p, &r, &tok, Kind::Read, &UA, T0).verdict;
+        assert_eq!(v, Verdict::Malformed(token::TokenError::UnknownKey));
+        let mut elsewhere = r;
+        elsewhere.session_id = SessionId([6; 16]);
+        assert_eq!(
+            decide(&k, &p, &elsewhere, &tok, Kind::Read, &UA, T0).verdict,
+            Verdict::UnknownSession
+        );
+    }
+
+    #[test]
+    fn binding_policies_refuse_without_revoking() {
+        let k = keys();
+        for (policy, who, refused) in [
+            (BindingPolicy::Evidence, THIEF, false),
+            (BindingPolicy::RequireUserAgent, THIEF, true),
+            (
+                BindingPolicy::RequireUserAgent,
+                BindingInput::new(b"Firefox", Some(core::net::IpAddr::from([10, 0, 0, 1]))),
+                false,
+            ),
+            (
+                BindingPolicy::RequireFull,
+                BindingInput::new(b"Firefox", Some(core::net::IpAddr::from([10, 0, 0, 1]))),
+                true,
+            ),
+        ] {
+            let p = Policy {
+                binding: policy,
+                ..Policy::default()
+            };
+            let mut r = start(&k, Form::Compact);
+            let t0 = mint(&k, &r, 1).unwrap();
+            let d = run(&k, &p, &mut r, &t0, Kind::Advance, &who, T0 + 1);
+            assert_eq!(d.verdict == Verdict::BindingMismatch, refused, "{policy:?}");
+            assert!(r.is_active() && !d.verdict.clears_cookie());
+        }
+    }
+
+    #[test]
+    fn adaptive_grace_grows_with_observed_lateness() {
+        let k = keys();
+        let p = Policy {
+            grace: Grace::Adaptive {
+                min_ms: 5_000,
+                max_ms: 60_000,
+            },
+            ..Policy::default()
+        };
+        let mut r = start(&k, Form::Compact);
+        let t0 = mint(&k, &r, 1).unwrap();
+        let t1 = run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0)
+            .token
+            .unwrap();
+        assert_eq!(r.grace_until, T0 + 5_000);
+        // A racer 4 s late: the lateness is remembered and the window reopens for 8 s.
+        run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 4_000);
+        assert_eq!(r.lateness_ms, 4_000);
+        assert_eq!(r.grace_until, T0 + 12_000);
+        run(&k, &p, &mut r, &t1, Kind::Advance, &UA, T0 + 20_000);
+        assert_eq!(
+            r.grace_until,
+            T0 + 28_000,
+            "the next step's window follows the lateness"
+        );
+    }
+}

@@ -587,3 +587,395 @@ fn reject(verdict: Verdict, sid: Option<SessionId>, now: u64, binding: BindingMa
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::panic,
+        clippy::expect_used,
+        clippy::unwrap_used,
+        clippy::arithmetic_side_effects
+    )]
+    use super::*;
+    use crate::keys::KeyMaterial;
+    use crate::store::{MemoryDenyList, MemoryStore};
+    use crate::token::Form;
+
+    const T0: u64 = 1_700_000_000_000;
+    const UA: BindingInput<'static> = BindingInput::new(b"Firefox", None);
+    const THIEF: BindingInput<'static> = BindingInput::new(b"curl", None);
+
+    fn keys() -> Keyring {
+        Keyring::new(&[KeyMaterial::new(1, [1; 32])], 1).unwrap()
+    }
+
+    fn req<'a>(
+        cookie: Option<&'a [u8]>,
+        kind: Kind,
+        now_ms: u64,
+        binding: &'a BindingInput<'a>,
+    ) -> Request<'a> {
+        Request {
+            cookie,
+            kind,
+            now_ms,
+            binding,
+            new_session_id: [0xa0; 16],
+        }
+    }
+
+    fn token_of(o: &Outcome) -> TokenBuf {
+        match o {
+            Outcome::Proceed { token: Some(t), .. } => t.clone(),
+            other => panic!("expected a token, got {other:?}"),
+        }
+    }
+
+    type Mem<'k> = Sessions<'k, MemoryStore<16>, MemoryDenyList<4>>;
+
+    fn sessions(keys: &Keyring, policy: Policy) -> Mem<'_> {
+        Sessions::new(keys, policy, MemoryStore::new(), MemoryDenyList::new()).unwrap()
+    }
+
+    #[test]
+    fn anonymous_visit_login_roll_and_reuse() {
+        let k = keys();
+        let mut s = sessions(&k, Policy::default());
+        let anon = s.handle(&req(None, Kind::Advance, T0, &UA));
+        assert_eq!(anon.verdict(), Verdict::NewAnonymous);
+        let anon_tok = token_of(&anon);
+        assert_eq!(anon_tok.form(), Form::Full);
+        // The anonymous token is valid, not stored, not rolled.
+        let o = s.handle(&req(Some(anon_tok.as_bytes()), Kind::Advance, T0 + 1, &UA));
+        assert!(matches!(
+            o,
+            Outcome::Proceed {
+                verdict: Verdict::Anonymous,
+                token: None,
+                ..
+            }
+        ));
+        assert!(s.store().is_empty());
+        // Login: new id, parent link, the anonymous id retired.
+        let login = s
+            .login(
+                Some(anon_tok.as_bytes()),
+                [0xb0; 16],
+                [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7],
+                T0 + 2,
+                &UA,
+            )
+            .unwrap();
+        assert_eq!(login.view.parent, Some(SessionId([0xa0; 16])));
+        assert_ne!(login.view.session_id, SessionId([0xa0; 16]));
+        let o = s.handle(&req(Some(anon_tok.as_bytes()), Kind::Read, T0 + 3, &UA));
+        assert_eq!(o.verdict(), Verdict::Revoked(RevokeReason::UpgradedAtLogin));
+        // Page loads roll the compact token.
+        let t1 = token_of(&s.handle(&req(
+            Some(login.token.as_bytes()),
+            Kind::Advance,
+            T0 + 1_000,
+            &UA,
+        )));
+        assert_eq!(t1.form(), Form::Compact);
+        let t2 = token_of(&s.handle(&req(Some(t1.as_bytes()), Kind::Advance, T0 + 60_000, &UA)));
+        // A copy of t1 used elsewhere after the window: reuse, the session ends for everyone.
+        let o = s.handle(&req(Some(t1.as_bytes()), Kind::Read, T0 + 120_000, &THIEF));
+        let Outcome::Reject {
+            verdict: Verdict::Reuse { current: 2, .. },
+            clear_cookie: true,
+            event,
+        } = o
+        else {
+            panic!("{o:?}")
+        };
+        assert_eq!(event.log_id, Some(login.view.log_id));
+        let o = s.handle(&req(Some(t2.as_bytes()), Kind::Advance, T0 + 121_000, &UA));
+        assert_eq!(o.verdict(), Verdict::Revoked(RevokeReason::Reuse));
+    }
+
+    #[test]
+    fn cached_mode_trusts_fresh_tokens_and_revalidates_after_the_window() {
+        let k = keys();
+        let p = Policy::cached();
+        let mut s = sessions(&k, p);
+        let login = s
+            .login(None, [1; 16], Subject::from_u64(3).0, T0, &UA)
+            .unwrap();
+        let t0 = login.token;
+        // Inside the fresh window: trusted without the store, even for a page load.
+        let o = s.handle(&req(Some(t0.as_bytes()), Kind::Advance, T0 + 1_000, &UA));
+        assert!(
+            matches!(
+                o,
+                Outcome::Proceed {
+                    verdict: Verdict::Cached,
+                    token: None,
+                    ..
+                }
+            ),
+            "{o:?}"
+        );
+        // A different client inside the window goes through the store (a read: no roll).
+        let o = s.handle(&req(Some(t0.as_bytes()), Kind::Read, T0 + 2_000, &THIEF));
+        assert!(
+            matches!(
+                o,
+                Outcome::Proceed {
+                    verdict: Verdict::Current,
+                    token: None,
+                    ..
+                }
+            ),
+            "{o:?}"
+        );
+        // Past the window even a read revalidates and rolls.
+        let after = T0 + p.fresh_ms + 1;
+        let o = s.handle(&req(Some(t0.as_bytes()), Kind::Read, after, &UA));
+        assert_eq!(o.verdict(), Verdict::Fresh);
+        let t1 = token_of(&o);
+        // Its racer gets the same successor.
+        let o = s.handle(&req(Some(t0.as_bytes()), Kind::Read, after + 5, &UA));
+        assert_eq!(token_of(&o), t1);
+    }
+
+    #[test]
+    fn revocations_bite_inside_the_fresh_window() {
+        let k = keys();
+        let mut s = sessions(&k, Policy::cached());
+        let login = s
+            .login(None, [1; 16], Subject::from_u64(3).0, T0, &UA)
+            .unwrap();
+        assert_eq!(
+            s.logout(login.token.as_bytes(), T0 + 10).unwrap(),
+            Some(login.view.log_id)
+        );
+        // The token is still fresh and well bound, but the deny list refuses it.
+        let o = s.handle(&req(Some(login.token.as_bytes()), Kind::Read, T0 + 20, &UA));
+        assert_eq!(o.verdict(), Verdict::Revoked(RevokeReason::Logout));
+        assert!(matches!(
+            o,
+            Outcome::Reject {
+                clear_cookie: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_full_deny_list_falls_back_to_the_store() {
+        let k = keys();
+        let mut s = sessions(&k, Policy::cached());
+        let mut tokens = [None, None, None, None, None, None];
+        for (i, slot) in tokens.iter_mut().enumerate() {
+            let id = [u8::try_from(i).unwrap() + 1; 16];
+            *slot = Some(
+                s.login(None, id, Subject::from_u64(9).0, T0, &UA)
+                    .unwrap()
+                    .token,
+            );
+        }
+        // Four revocations fill the deny list; the fifth cannot be recorded there.
+        for t in tokens.iter().take(5).flatten() {
+            s.logout(t.as_bytes(), T0 + 1).unwrap();
+        }
+        assert!(s.is_degraded(T0 + 2));
+        let fifth = tokens[4].as_ref().unwrap();
+        let o = s.handle(&req(Some(fifth.as_bytes()), Kind::Read, T0 + 2, &UA));
+        assert_eq!(
+            o.verdict(),
+            Verdict::Revoked(RevokeReason::Logout),
+            "refused through the store"
+        );
+        // The sixth, still active, is served through the store meanwhile, not from the cache.
+        let sixth = tokens[5].as_ref().unwrap();
+        let o = s.handle(&req(Some(sixth.as_bytes()), Kind::Read, T0 + 3, &UA));
+        assert_eq!(o.verdict(), Verdict::Current);
+        assert!(!s.is_degraded(T0 + 1 + Policy::cached().fresh_ms));
+    }
+
+    #[test]
+    fn revoke_all_ends_every_session_of_a_subject() {
+        let k = keys();
+        let mut s = sessions(&k, Policy::default());
+        let a = s
+            .login(None, [1; 16], Subject::from_u64(5).0, T0, &UA)
+            .unwrap();
+        let _b = s
+            .login(None, [2; 16], Subject::from_u64(5).0, T0, &UA)
+            .unwrap();
+        let other = s
+            .login(None, [3; 16], Subject::from_u64(6).0, T0, &UA)
+            .unwrap();
+        assert_eq!(s.revoke_all(&Subject::from_u64(5), T0 + 1), Ok(2));
+        assert_eq!(s.revoke_all(&Subject::from_u64(5), T0 + 1), Ok(0));
+        let o = s.handle(&req(Some(a.token.as_bytes()), Kind::Read, T0 + 2, &UA));
+        assert_eq!(o.verdict(), Verdict::Revoked(RevokeReason::Admin));
+        let o = s.handle(&req(Some(other.token.as_bytes()), Kind::Read, T0 + 2, &UA));
+        assert_eq!(o.verdict(), Verdict::Current);
+        assert_eq!(
+            s.login(None, [9; 16], [0; 16], T0, &UA).err(),
+            Some(Error::AnonymousSubject)
+        );
+        assert_eq!(
+            s.login(None, [1; 16], [1; 16], T0, &UA).err(),
+            Some(Error::Store(StoreError::Conflict))
+        );
+    }
+
+    #[test]
+    fn no_cookie_without_anonymous_sessions_is_refused_without_clearing() {
+        let k = keys();
+        let mut s = sessions(
+            &k,
+            Policy {
+                anonymous: false,
+                ..Policy::default()
+            },
+        );
+        let o = s.handle(&req(None, Kind::Advance, T0, &UA));
+        assert!(matches!(
+            o,
+            Outcome::Reject {
+                verdict: Verdict::NoSession,
+                clear_cookie: false,
+                ..
+            }
+        ));
+        let o = s.handle(&req(Some(b"rtc1_nope"), Kind::Advance, T0, &UA));
+        assert!(matches!(
+            o,
+            Outcome::Reject {
+                verdict: Verdict::Malformed(TokenError::WrongLength),
+                clear_cookie: true,
+                ..
+            }
+        ));
+    }
+
+    /// A store that fails in scripted ways around a real `MemoryStore`: the failure injection
+    /// the façade's loop must survive.
+    struct Flaky {
+        inner: MemoryStore<16>,
+        conflicts: usize,
+        down: bool,
+        /// Served by `load` (a lagging replica) while `load_primary` reads `inner`.
+        replica: Option<Record>,
+    }
+
+    impl Store for Flaky {
+        fn load(&mut self, id: &SessionId) -> Result<Option<Record>, StoreError> {
+            if self.down {
+                return Err(StoreError::Unavailable);
+            }
+            match self.replica {
+                Some(r) => Ok(Some(r)),
+                None => self.inner.load(id),
+            }
+        }
+        fn load_primary(&mut self, id: &SessionId) -> Result<Option<Record>, StoreError> {
+            self.inner.load(id)
+        }
+        fn save(
+            &mut self,
+            record: &Record,
+            expected: Option<u64>,
+            now_ms: u64,
+        ) -> Result<(), StoreError> {
+            if self.down {
+                return Err(StoreError::Unavailable);
+            }
+            if self.conflicts > 0 && expected.is_some() {
+                self.conflicts -= 1;
+                return Err(StoreError::Conflict);
+            }
+            self.inner.save(record, expected, now_ms)
+        }
+        fn delete(&mut self, id: &SessionId) -> Result<(), StoreError> {
+            self.inner.delete(id)
+        }
+    }
+
+    #[test]
+    fn outages_and_contention_never_log_anyone_out() {
+        let k = keys();
+        let flaky = Flaky {
+            inner: MemoryStore::new(),
+            conflicts: 0,
+            down: false,
+            replica: None,
+        };
+        let mut s =
+            Sessions::new(&k, Policy::default(), flaky, MemoryDenyList::<4>::new()).unwrap();
+        let t0 = s
+            .login(None, [1; 16], Subject::from_u64(5).0, T0, &UA)
+            .unwrap()
+            .token;
+        s.store_mut().down = true;
+        let o = s.handle(&req(Some(t0.as_bytes()), Kind::Advance, T0 + 1, &UA));
+        assert!(matches!(
+            o,
+            Outcome::Reject {
+                verdict: Verdict::StoreUnavailable,
+                clear_cookie: false,
+                ..
+            }
+        ));
+        s.store_mut().down = false;
+        // Conflicts below the bound are retried; a lost compare-and-swap consumes no counter.
+        s.store_mut().conflicts = MAX_ATTEMPTS - 1;
+        let o = s.handle(&req(Some(t0.as_bytes()), Kind::Advance, T0 + 2, &UA));
+        assert_eq!(o.verdict(), Verdict::Fresh);
+        assert!(matches!(
+            o,
+            Outcome::Proceed {
+                view: SessionView { counter: 1, .. },
+                ..
+            }
+        ));
+        s.store_mut().conflicts = MAX_ATTEMPTS;
+        let t1 = token_of(&o);
+        let o = s.handle(&req(Some(t1.as_bytes()), Kind::Advance, T0 + 3, &UA));
+        assert!(matches!(
+            o,
+            Outcome::Reject {
+                verdict: Verdict::Busy,
+                clear_cookie: false,
+                ..
+            }
+        ));
+        assert_eq!(
+            s.store_mut()
+                .inner
+                .load(&SessionId([1; 16]))
+                .unwrap()
+                .unwrap()
+                .counter,
+            1
+        );
+    }
+
+    #[test]
+    fn a_lagging_replica_is_checked_against_the_primary_first() {
+        let k = keys();
+        let flaky = Flaky {
+            inner: MemoryStore::new(),
+            conflicts: 0,
+            down: false,
+            replica: None,
+        };
+        let mut s =
+            Sessions::new(&k, Policy::default(), flaky, MemoryDenyList::<4>::new()).unwrap();
+        let t0 = s
+            .login(None, [1; 16], Subject::from_u64(5).0, T0, &UA)
+            .unwrap()
+            .token;
+        let stale = s.store_mut().inner.load(&SessionId([1; 16])).unwrap();
+        let t1 = token_of(&s.handle(&req(Some(t0.as_bytes()), Kind::Advance, T0 + 1, &UA)));
+        // The replica still serves the record before the advance: the primary is current, so
+        // the token is simply current there, not "ahead".
+        s.store_mut().replica = stale;
+        let o = s.handle(&req(Some(t1.as_bytes()), Kind::Read, T0 + 2, &UA));
+        assert_eq!(o.verdict(), Verdict::Current);
+    }
+}
