@@ -24,7 +24,7 @@
 //! use rolltoken::store::{MemoryStore, MemoryDenyList};
 //! use rolltoken::keys::BindingInput;
 //!
-//! let keys = Keyring::new(&[KeyMaterial::new(1, [7u8; 32])], 1).map_err(rolltoken::Error::Key)?;
+//! let keys = Keyring::new(&[KeyMaterial::new(1, [7u8; 32])], 1)?;
 //! let mut sessions = Sessions::new(&keys, Policy::default(), MemoryStore::<64>::new(), MemoryDenyList::<64>::new())?;
 //! let client = BindingInput::new(b"Mozilla/5.0", None);
 //! let now = 1_700_000_000_000;
@@ -71,3 +71,8 @@ pub use token::{LogId, SessionId, Subject, log_id};
 
 /// The version of this crate, as in `Cargo.toml`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+// The repository README's Rust example is compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExample;
