@@ -573,7 +573,10 @@ mod tests {
             reissue_one_behind: false,
             ..p
         };
-        run(&k, &off, &mut r2, &t0, Kind::Advance, &UA, T0 + 1_000);
+        assert_eq!(
+            run(&k, &off, &mut r2, &t0, Kind::Advance, &UA, T0 + 1_000).verdict,
+            Verdict::Fresh
+        );
         let d = run(&k, &off, &mut r2, &t0, Kind::Advance, &UA, T0 + 600_000);
         assert!(matches!(d.verdict, Verdict::Reuse { .. }));
     }
@@ -587,7 +590,10 @@ mod tests {
         };
         let mut r = start(&k, Form::Full);
         let t0 = mint(&k, &r, 1).unwrap();
-        run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 1);
+        assert_eq!(
+            run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 1).verdict,
+            Verdict::Fresh
+        );
         for i in 0..3 {
             let d = run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 10 + i);
             assert!(matches!(d.verdict, Verdict::ConcurrentInGrace { .. }));
@@ -717,10 +723,16 @@ mod tests {
             .unwrap();
         assert_eq!(r.grace_until, T0 + 5_000);
         // A racer 4 s late: the lateness is remembered and the window reopens for 8 s.
-        run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 4_000);
+        assert_eq!(
+            run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 4_000).verdict,
+            Verdict::ConcurrentInGrace { behind: 1 }
+        );
         assert_eq!(r.lateness_ms, 4_000);
         assert_eq!(r.grace_until, T0 + 12_000);
-        run(&k, &p, &mut r, &t1, Kind::Advance, &UA, T0 + 20_000);
+        assert_eq!(
+            run(&k, &p, &mut r, &t1, Kind::Advance, &UA, T0 + 20_000).verdict,
+            Verdict::Fresh
+        );
         assert_eq!(
             r.grace_until,
             T0 + 28_000,
