@@ -34,7 +34,9 @@ lint:
 
 # Unit, property, model and golden-vector tests, doc tests, and the vectors freshness check.
 test-rust:
-	$(CARGO) test --workspace --locked
+	@mkdir -p target
+	$(CARGO) test --workspace --locked 2>&1 | tee target/test-rust.log
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "rust: %d passed, %d failed\n", p, f; exit (p == 0 || f > 0) }' target/test-rust.log
 
 deps:
 	bash checks/deps.sh

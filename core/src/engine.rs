@@ -167,8 +167,16 @@ pub fn decide(
             next.counter = t;
             next.floor = t;
             next.last_advance_at = now_ms;
-            next.grace_until = now_ms;
-            next.last_seen_at = now_ms;
+            // A full token tells exactly how `t` was minted: keep that, so a later re-issue of
+            // `t` reproduces the very token the client holds.
+            if let Parsed::Full(full) = token {
+                let claims = full.unverified_claims();
+                next.last_advance_at = claims.issued_at.min(now_ms);
+                next.binding = claims.binding;
+                next.binding_key_id = claims.key_id;
+            }
+            next.grace_until = next.last_advance_at;
+            next.last_seen_at = clamp_offset(next.last_advance_at, now_ms);
             next.grace_answers = 0;
             next.confirmed = true;
             if kind == Kind::Advance {
@@ -347,6 +355,8 @@ fn advance(
     );
     next.grace_answers = 0;
     next.confirmed = false;
+    // Each step forgets 1/8 of the remembered lateness, so one slow moment fades.
+    next.lateness_ms = next.lateness_ms.saturating_sub(next.lateness_ms / 8);
     let kid = keys.minting_id();
     next.binding_key_id = kid;
     next.binding = keys.binding(kid, client).unwrap_or_default();
@@ -377,9 +387,13 @@ fn reissue(
         };
     }
     next.grace_answers = next.grace_answers.saturating_add(1);
-    // The lateness this presenter shows; decays by 1/8 per observation so one outlier fades.
-    let observed = u32::try_from(now_ms.saturating_sub(next.last_advance_at)).unwrap_or(u32::MAX);
-    next.lateness_ms = observed.max(next.lateness_ms.saturating_sub(next.lateness_ms / 8));
+    // Adaptive grace follows the lateness of stale arrivals inside the window only: a rule 3
+    // arrival (a lost response found minutes later) says nothing about propagation delay.
+    if let Verdict::ConcurrentInGrace { .. } = verdict {
+        let observed =
+            u32::try_from(now_ms.saturating_sub(next.last_advance_at)).unwrap_or(u32::MAX);
+        next.lateness_ms = observed.max(next.lateness_ms);
+    }
     // Requests sent with the older token are still in flight: reopen as if `c` were new.
     let reopened = now_ms.saturating_add(policy.grace_ms(next.lateness_ms));
     next.grace_until = clamp_offset(next.last_advance_at, next.grace_until.max(reopened));

@@ -34,6 +34,24 @@ pub enum BindingPolicy {
     RequireFull,
 }
 
+impl BindingPolicy {
+    /// Every variant, in declaration order.
+    pub const ALL: [BindingPolicy; 3] = [
+        BindingPolicy::Evidence,
+        BindingPolicy::RequireUserAgent,
+        BindingPolicy::RequireFull,
+    ];
+
+    /// The stable snake_case name used in logs, bindings and the golden vectors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            BindingPolicy::Evidence => "evidence",
+            BindingPolicy::RequireUserAgent => "require_user_agent",
+            BindingPolicy::RequireFull => "require_full",
+        }
+    }
+}
+
 /// Where authenticated requests are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -42,6 +60,19 @@ pub enum Mode {
     /// A full token inside its fresh window, with a matching binding and not on the deny list,
     /// is trusted without the store; after the window it is revalidated (and rolled).
     Cached,
+}
+
+impl Mode {
+    /// Every variant, in declaration order.
+    pub const ALL: [Mode; 2] = [Mode::Strict, Mode::Cached];
+
+    /// The stable snake_case name used in logs, bindings and the golden vectors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mode::Strict => "strict",
+            Mode::Cached => "cached",
+        }
+    }
 }
 
 /// The complete policy of a [`Sessions`](crate::sessions::Sessions) façade and of the engine.

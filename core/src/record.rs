@@ -28,11 +28,11 @@
 //! | 108..112 | grace window end, as ms after the last advance |
 //! | 112..116 | last seen (idle expiry), as ms after the last advance |
 //! | 116..124 | revoked at (ms), zero while active |
+//! | 124..128 | FNV-1a-32 checksum of bytes 0..124 |
 //!
 //! The two offsets are relative to the last advance so that all the state fits 128 bytes;
 //! [`Record::encode`] clamps them into `last_advance ..= last_advance + u32::MAX` ms (about
 //! 49 days), and the engine keeps them in that range so in-memory and encoded records agree.
-//! | 124..128 | FNV-1a-32 checksum of bytes 0..124 |
 
 use core::fmt;
 
@@ -64,6 +64,26 @@ pub enum RevokeReason {
     UpgradedAtLogin,
     /// An administrator or the application revoked it (e.g. revoke all after a password change).
     Admin,
+}
+
+impl RevokeReason {
+    /// Every variant, in declaration order.
+    pub const ALL: [RevokeReason; 4] = [
+        RevokeReason::Logout,
+        RevokeReason::Reuse,
+        RevokeReason::UpgradedAtLogin,
+        RevokeReason::Admin,
+    ];
+
+    /// The stable snake_case name used in logs, bindings and the golden vectors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RevokeReason::Logout => "logout",
+            RevokeReason::Reuse => "reuse",
+            RevokeReason::UpgradedAtLogin => "upgraded_at_login",
+            RevokeReason::Admin => "admin",
+        }
+    }
 }
 
 /// Whether a session is usable.
@@ -111,6 +131,28 @@ pub enum RecordError {
     Corrupt,
     /// The checksum matches but a field holds an impossible value.
     Invalid,
+}
+
+impl RecordError {
+    /// Every variant, in declaration order.
+    pub const ALL: [RecordError; 5] = [
+        RecordError::WrongLength,
+        RecordError::Foreign,
+        RecordError::UnsupportedVersion,
+        RecordError::Corrupt,
+        RecordError::Invalid,
+    ];
+
+    /// The stable snake_case name used in logs, bindings and the golden vectors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RecordError::WrongLength => "wrong_length",
+            RecordError::Foreign => "foreign",
+            RecordError::UnsupportedVersion => "unsupported_version",
+            RecordError::Corrupt => "corrupt",
+            RecordError::Invalid => "invalid",
+        }
+    }
 }
 
 impl fmt::Display for RecordError {

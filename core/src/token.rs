@@ -142,6 +142,19 @@ pub enum Form {
     Compact,
 }
 
+impl Form {
+    /// Every variant, in declaration order.
+    pub const ALL: [Form; 2] = [Form::Full, Form::Compact];
+
+    /// The stable snake_case name used in logs, bindings and the golden vectors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Form::Full => "full",
+            Form::Compact => "compact",
+        }
+    }
+}
+
 /// Why a token text was refused. Every malformed input maps to exactly one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenError {
@@ -163,6 +176,36 @@ pub enum TokenError {
     UnknownKey,
     /// The tag does not verify.
     BadTag,
+}
+
+impl TokenError {
+    /// Every variant, in declaration order.
+    pub const ALL: [TokenError; 9] = [
+        TokenError::Empty,
+        TokenError::TooLong,
+        TokenError::WrongPrefix,
+        TokenError::UnsupportedVersion,
+        TokenError::WrongLength,
+        TokenError::BadBase64,
+        TokenError::BadFlags,
+        TokenError::UnknownKey,
+        TokenError::BadTag,
+    ];
+
+    /// The stable snake_case name used in logs, bindings and the golden vectors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TokenError::Empty => "empty",
+            TokenError::TooLong => "too_long",
+            TokenError::WrongPrefix => "wrong_prefix",
+            TokenError::UnsupportedVersion => "unsupported_version",
+            TokenError::WrongLength => "wrong_length",
+            TokenError::BadBase64 => "bad_base64",
+            TokenError::BadFlags => "bad_flags",
+            TokenError::UnknownKey => "unknown_key",
+            TokenError::BadTag => "bad_tag",
+        }
+    }
 }
 
 impl fmt::Display for TokenError {

@@ -17,6 +17,20 @@ pub enum Expiry {
     CounterExhausted,
 }
 
+impl Expiry {
+    /// Every variant, in declaration order.
+    pub const ALL: [Expiry; 3] = [Expiry::Absolute, Expiry::Idle, Expiry::CounterExhausted];
+
+    /// The stable snake_case name used in logs, bindings and the golden vectors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Expiry::Absolute => "absolute",
+            Expiry::Idle => "idle",
+            Expiry::CounterExhausted => "counter_exhausted",
+        }
+    }
+}
+
 /// The outcome of one request, naming the rule that decided it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -108,6 +122,30 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule, in declaration order.
+    pub const ALL: [Rule; 20] = [
+        Rule::Fresh,
+        Rule::Current,
+        Rule::ConcurrentInGrace,
+        Rule::LostResponse,
+        Rule::CookieJarBehind,
+        Rule::StoreBehind,
+        Rule::Cached,
+        Rule::Anonymous,
+        Rule::NewAnonymous,
+        Rule::Reuse,
+        Rule::GraceExhausted,
+        Rule::Revoked,
+        Rule::Expired,
+        Rule::Forged,
+        Rule::Malformed,
+        Rule::UnknownSession,
+        Rule::BindingMismatch,
+        Rule::NoSession,
+        Rule::StoreUnavailable,
+        Rule::Busy,
+    ];
+
     /// The snake_case name used in logs and the golden vectors.
     pub const fn name(self) -> &'static str {
         match self {
@@ -191,7 +229,41 @@ impl Verdict {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::arithmetic_side_effects)]
     use super::*;
+    use crate::policy::{BindingPolicy, Mode};
+    use crate::record::RecordError;
+    use crate::token::Form;
+
+    fn names_are_distinct_snake_case<T: Copy>(all: &[T], name: fn(T) -> &'static str) {
+        for (i, a) in all.iter().enumerate() {
+            let n = name(*a);
+            assert!(
+                !n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{n}"
+            );
+            assert!(
+                all.iter().skip(i + 1).all(|b| name(*b) != n),
+                "duplicate name {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_enum_has_distinct_stable_names() {
+        names_are_distinct_snake_case(&Rule::ALL, Rule::name);
+        names_are_distinct_snake_case(&Expiry::ALL, Expiry::name);
+        names_are_distinct_snake_case(&RevokeReason::ALL, RevokeReason::name);
+        names_are_distinct_snake_case(&TokenError::ALL, TokenError::name);
+        names_are_distinct_snake_case(&RecordError::ALL, RecordError::name);
+        names_are_distinct_snake_case(&Form::ALL, Form::name);
+        names_are_distinct_snake_case(&Mode::ALL, Mode::name);
+        names_are_distinct_snake_case(&BindingPolicy::ALL, BindingPolicy::name);
+        assert_eq!(Rule::Reuse.name(), "reuse");
+        assert_eq!(TokenError::BadTag.name(), "bad_tag");
+    }
 
     #[test]
     fn grace_paths_never_clear_and_refusals_never_proceed() {
@@ -234,6 +306,9 @@ mod tests {
             assert!(!v.proceeds() && !v.clears_cookie());
         }
         assert_eq!(all.iter().filter(|v| v.proceeds()).count(), 9);
+        for (v, rule) in all.iter().zip(Rule::ALL) {
+            assert_eq!(v.rule(), rule, "Rule::ALL follows declaration order");
+        }
         for (i, a) in names.iter().enumerate() {
             assert!(
                 names.iter().skip(i + 1).all(|b| a != b),

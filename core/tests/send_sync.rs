@@ -23,7 +23,9 @@ fn shared_and_moved_types() {
             s.spawn(move || {
                 let sid = rolltoken::SessionId([i; 16]);
                 let t = rolltoken::token::mint_compact(keys, 1, &sid, u64::from(i)).expect("mint");
-                let Ok(rolltoken::token::Parsed::Compact(c)) = rolltoken::token::parse(t.as_bytes()) else {
+                let Ok(rolltoken::token::Parsed::Compact(c)) =
+                    rolltoken::token::parse(t.as_bytes())
+                else {
                     unreachable!("a minted token parses")
                 };
                 assert!(c.matches(keys, u64::from(i)).expect("known key"));
