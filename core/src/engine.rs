@@ -12,9 +12,10 @@
 //! 1. `t == c`, advance: issue `c+1`, open (or, inside the window, extend) the grace window.
 //! 2. `floor <= t < c` inside the window: advance gets `c` again (capped per step, and each
 //!    hand-out reopens the window); read passes and gets nothing.
-//! 3. `t == c-1` after the window: re-issue `c` when `c` was never presented and the user
-//!    agent matches (lost response), or when the full binding matches and the last advance
-//!    is recent (cookie jar went back). A read passes.
+//! 3. `floor <= t < c` after the window, from the client of the last advance (same user agent
+//!    *and* address prefix): re-issue `c` when `t == c-1` and `c` was never presented (lost
+//!    response), or while the last advance is recent (the cookie jar went back). A read
+//!    passes and gets nothing.
 //! 4. any other `t < c`: reuse; the session is revoked.
 //! 5. `t > c` with a valid tag: the store is behind; repair forward to `t` and go on.
 //!
@@ -56,8 +57,8 @@ enum Position {
     Current,
     /// Inside the grace window, `floor <= t < c`.
     Stale(u64),
-    /// `t == c - 1` after the window: a rule 3 candidate.
-    OneBehind,
+    /// `floor <= t < c` after the window: a rule 3 candidate (how many steps behind).
+    AfterWindow(u64),
     /// Anything else below `c` (`None`: a compact token that matched no candidate).
     Behind(Option<u64>),
     Ahead(u64),
@@ -104,7 +105,7 @@ pub fn decide(
     let in_window = now_ms < record.grace_until;
     let position = match token {
         Parsed::Full(full) => position_of(record, full.unverified_claims().counter, in_window),
-        Parsed::Compact(compact) => search(keys, policy, record, in_window, |ctr| {
+        Parsed::Compact(compact) => search(policy, record, in_window, |ctr| {
             compact.matches(keys, ctr).unwrap_or(false)
         }),
     };
@@ -112,14 +113,25 @@ pub fn decide(
     if let Position::Behind(presented) = position {
         return revoke_for_reuse(record, presented, binding, now_ms);
     }
-    if let Position::OneBehind = position {
-        let lost = !record.confirmed && binding.user_agent;
-        let jar =
-            binding.full() && now_ms.saturating_sub(record.last_advance_at) < policy.jar_behind_ms;
-        if !policy.reissue_one_behind || !(lost || jar) {
-            return revoke_for_reuse(record, record.counter.checked_sub(1), binding, now_ms);
+    // Rule 3, after the window: only the client that made the last advance (full binding) is
+    // forgiven; the user agent alone is shared by too many browsers to be evidence.
+    let behind_verdict = match position {
+        Position::AfterWindow(behind) => {
+            let lost = behind == 1 && !record.confirmed && binding.full();
+            let recent = now_ms.saturating_sub(record.last_advance_at) < policy.jar_behind_ms;
+            let jar = binding.full() && recent;
+            if !policy.reissue_one_behind || !(lost || jar) {
+                let presented = record.counter.checked_sub(behind);
+                return revoke_for_reuse(record, presented, binding, now_ms);
+            }
+            if lost {
+                Verdict::LostResponse
+            } else {
+                Verdict::CookieJarBehind
+            }
         }
-    }
+        _ => Verdict::CookieJarBehind,
+    };
     let required = match policy.binding {
         BindingPolicy::Evidence => true,
         BindingPolicy::RequireUserAgent => binding.user_agent,
@@ -140,7 +152,7 @@ pub fn decide(
             return advance(keys, policy, next, client, now_ms, Verdict::Fresh, binding);
         }
         (Position::Stale(behind), Kind::Read) => Verdict::ConcurrentInGrace { behind },
-        (Position::OneBehind, Kind::Read) => one_behind_verdict(record),
+        (Position::AfterWindow(_), Kind::Read) => behind_verdict,
         (Position::Stale(behind), Kind::Advance) => {
             return reissue(
                 keys,
@@ -151,15 +163,8 @@ pub fn decide(
                 binding,
             );
         }
-        (Position::OneBehind, Kind::Advance) => {
-            return reissue(
-                keys,
-                policy,
-                next,
-                now_ms,
-                one_behind_verdict(record),
-                binding,
-            );
+        (Position::AfterWindow(_), Kind::Advance) => {
+            return reissue(keys, policy, next, now_ms, behind_verdict, binding);
         }
         (Position::Ahead(t), _) => {
             let ahead = t.saturating_sub(record.counter);
@@ -206,15 +211,6 @@ pub fn decide(
     }
 }
 
-/// Which rule 3 case applies to a one-behind presenter that passed the checks.
-fn one_behind_verdict(record: &Record) -> Verdict {
-    if record.confirmed {
-        Verdict::CookieJarBehind
-    } else {
-        Verdict::LostResponse
-    }
-}
-
 /// The request's binding compared with the session's last advancing request, under the key
 /// that hash was made with.
 fn evidence(keys: &Keyring, record: &Record, client: &BindingInput<'_>) -> BindingMatch {
@@ -243,8 +239,8 @@ fn position_of(record: &Record, t: u64, in_window: bool) -> Position {
         Position::Ahead(t)
     } else if in_window && t >= record.floor {
         Position::Stale(c.saturating_sub(t))
-    } else if !in_window && Some(t) == c.checked_sub(1) {
-        Position::OneBehind
+    } else if t >= record.floor {
+        Position::AfterWindow(c.saturating_sub(t))
     } else {
         Position::Behind(Some(t))
     }
@@ -255,7 +251,6 @@ fn position_of(record: &Record, t: u64, in_window: bool) -> Position {
 /// A token of a live session matching none of them is reuse: its session id only ever
 /// travelled inside tokens, so whoever presents it has held one.
 fn search(
-    _keys: &Keyring,
     policy: &Policy,
     record: &Record,
     in_window: bool,
@@ -265,11 +260,7 @@ fn search(
     if matches(c) {
         return Position::Current;
     }
-    let lowest = if in_window {
-        record.floor
-    } else {
-        c.saturating_sub(1)
-    };
+    let lowest = record.floor;
     let mut t = c;
     while t > lowest {
         t = t.saturating_sub(1);
@@ -561,7 +552,7 @@ mod tests {
     }
 
     #[test]
-    fn lost_response_needs_unconfirmed_and_same_user_agent() {
+    fn rule_3_forgives_only_the_client_of_the_last_advance() {
         let k = keys();
         let p = Policy::default();
         let mut r = start(&k, Form::Compact);
@@ -571,6 +562,7 @@ mod tests {
             .unwrap();
         // The response with t1 was lost; the browser comes back with t0 after the window.
         let mut other = r;
+        let mut elsewhere = r;
         let d = run(&k, &p, &mut r, &t0, Kind::Advance, &UA, T0 + 600_000);
         assert_eq!(d.verdict, Verdict::LostResponse);
         assert_eq!(d.token.as_ref(), Some(&t1));
@@ -581,6 +573,66 @@ mod tests {
         // The same after the window from another user agent: reuse.
         let d = run(&k, &p, &mut other, &t0, Kind::Advance, &THIEF, T0 + 600_000);
         assert!(matches!(d.verdict, Verdict::Reuse { .. }));
+        // The same user agent from another network is not that client (many browsers share one
+        // user agent string): reuse.
+        let same_ua =
+            BindingInput::new(b"Firefox", Some(core::net::IpAddr::from([198, 51, 100, 7])));
+        let d = run(
+            &k,
+            &p,
+            &mut elsewhere,
+            &t0,
+            Kind::Advance,
+            &same_ua,
+            T0 + 600_000,
+        );
+        assert_eq!(
+            d.verdict,
+            Verdict::Reuse {
+                presented: Some(0),
+                current: 1
+            }
+        );
+        // Rapid page loads leave the floor low; a jar two steps behind, from the same client,
+        // soon after the window, gets the current token again.
+        let mut rapid = start(&k, Form::Compact);
+        let mut t = mint(&k, &rapid, 1).unwrap();
+        let first = t.clone();
+        for i in 0..3 {
+            t = run(
+                &k,
+                &p,
+                &mut rapid,
+                &t,
+                Kind::Advance,
+                &UA,
+                T0 + 100 * (i + 1),
+            )
+            .token
+            .unwrap();
+        }
+        let second = mint(
+            &k,
+            &Record {
+                counter: 1,
+                ..rapid
+            },
+            1,
+        )
+        .unwrap();
+        let d = run(&k, &p, &mut rapid, &second, Kind::Advance, &UA, T0 + 15_000);
+        assert_eq!(d.verdict, Verdict::CookieJarBehind);
+        assert_eq!(d.token.as_ref(), Some(&t));
+        // Below the floor (the first token, counter 0 = floor 0 is still in range here, so use
+        // a record whose floor has moved past it): reuse.
+        let mut moved = rapid;
+        moved.floor = 1;
+        let d = run(&k, &p, &mut moved, &first, Kind::Read, &UA, T0 + 16_000);
+        assert!(
+            matches!(d.verdict, Verdict::Reuse { .. }),
+            "{:?}",
+            d.verdict
+        );
         // With rule 3 switched off: reuse too.
         let mut r2 = start(&k, Form::Compact);
         let off = Policy {

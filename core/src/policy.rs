@@ -90,9 +90,12 @@ pub struct Policy {
     pub span_cap: u8,
     /// The most grace answers (re-issues of the current token) per step.
     pub answer_cap: u8,
-    /// Rule 3: re-issue the current token to a presenter one step behind after the window.
+    /// Rule 3: after the window, re-issue the current token to the client of the last advance
+    /// (same full binding) when it comes back behind: one step behind with the current token
+    /// never presented (its response was lost), or anywhere in `floor..c` within
+    /// `jar_behind_ms` of the last advance (its cookie jar went back). Off: all of it is reuse.
     pub reissue_one_behind: bool,
-    /// Rule 3, confirmed current token: how recent the last advance must be (ms).
+    /// Rule 3, cookie jar behind: how recent the last advance must be (ms).
     pub jar_behind_ms: u64,
     /// What the binding may decide.
     pub binding: BindingPolicy,
@@ -116,7 +119,7 @@ impl Default for Policy {
             span_cap: 8,
             answer_cap: 16,
             reissue_one_behind: true,
-            jar_behind_ms: 5 * 60 * 1000,
+            jar_behind_ms: 30 * 60 * 1000,
             binding: BindingPolicy::Evidence,
             fresh_ms: 15 * 60 * 1000,
             session_lifetime_ms: 12 * 60 * 60 * 1000,

@@ -393,19 +393,23 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
         if let Some(save) = &decision.save {
             self.store.save(save, Some(loaded.version), now)?;
             if !save.is_active() && loaded.is_active() {
-                self.deny_fresh_tokens(&save.session_id, now);
+                self.deny_fresh_tokens(save, now);
             }
         }
         Ok(())
     }
 
-    /// Cached mode: refuse the session's tokens for the rest of their fresh windows.
-    fn deny_fresh_tokens(&mut self, sid: &SessionId, now: u64) {
+    /// Cached mode: refuse the session's tokens for the rest of their fresh windows. The
+    /// newest token was minted at the record's last advance, which another server's clock
+    /// (or a clock that stepped back) may put after `now`: the later of the two counts.
+    fn deny_fresh_tokens(&mut self, record: &Record, now: u64) {
         if self.policy.mode != Mode::Cached {
             return;
         }
-        let until = now.saturating_add(self.policy.fresh_ms);
-        if self.deny.deny(sid, until, now).is_err() {
+        let until = now
+            .max(record.last_advance_at)
+            .saturating_add(self.policy.fresh_ms);
+        if self.deny.deny(&record.session_id, until, now).is_err() {
             // Never drop a revocation: trust no cached token until this one would have lapsed.
             self.strict_until = self.strict_until.max(until);
         }
@@ -564,7 +568,7 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
             next.version = next.version.wrapping_add(1);
             match self.store.save(&next, Some(record.version), now_ms) {
                 Ok(()) => {
-                    self.deny_fresh_tokens(sid, now_ms);
+                    self.deny_fresh_tokens(&next, now_ms);
                     return Ok(true);
                 }
                 Err(StoreError::Conflict) => continue,

@@ -44,11 +44,12 @@ pub enum Verdict {
         /// How many steps behind the current counter the token was.
         behind: u64,
     },
-    /// Rule 3: one step behind after the window, the current token never presented, same user
-    /// agent: the response carrying it was lost. An advance gets it again.
+    /// Rule 3: one step behind after the window, the current token never presented, from the
+    /// client of the last advance (same user agent and address prefix): the response carrying
+    /// it was lost. An advance gets it again.
     LostResponse,
-    /// Rule 3: one step behind after the window, same full binding, recent advance: the
-    /// cookie jar went back because responses arrived out of order. An advance gets the
+    /// Rule 3: behind (within the span) after the window, same full binding, recent advance:
+    /// the cookie jar went back because responses arrived out of order. An advance gets the
     /// current token again.
     CookieJarBehind,
     /// Rule 5: a valid token ahead of the store (lagging replica, lost write): the record was
