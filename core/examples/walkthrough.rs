@@ -16,7 +16,7 @@ use rolltoken::{Subject, cookie};
 const DEMO_KEY: [u8; 32] = *b"rolltoken-demo-key-not-a-secret!";
 const T0: u64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
-type Demo<'k> = Sessions<'k, MemoryStore<64>, MemoryDenyList<64>>;
+type Demo<'k> = Sessions<&'k Keyring, MemoryStore<64>, MemoryDenyList<64>>;
 
 /// The demo's browser: a cookie jar and a source of session ids (a real server uses its
 /// CSPRNG; fixed ids keep this walkthrough reproducible).

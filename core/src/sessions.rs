@@ -12,6 +12,7 @@
 //! session is not on the deny list; *anonymous* sessions are full tokens that are neither
 //! stored nor rolled.
 
+use core::borrow::Borrow;
 use core::fmt;
 
 use crate::engine::{self, Decision};
@@ -154,6 +155,57 @@ impl Outcome {
     }
 }
 
+/// The first half of a request, from [`Sessions::begin`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Step {
+    /// The answer: no record needed.
+    Done(Outcome),
+    /// Load the record of [`Pending::session_id`] and call [`Sessions::finish`].
+    Load(Pending),
+}
+
+/// A request waiting for its session's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    parsed: Parsed,
+    kind: Kind,
+}
+
+impl Pending {
+    /// The session whose record to load.
+    pub fn session_id(&self) -> SessionId {
+        self.parsed.session_id()
+    }
+
+    /// Whether the request advances (cached mode turns a stale read into an advance).
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+}
+
+/// The second half of a request, from [`Sessions::finish`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Finish {
+    /// The answer; nothing to save.
+    Done(Outcome),
+    /// Save `record` if the stored write version is still `expected_version`, then answer
+    /// `outcome`. On a conflict, load again and call [`Sessions::finish`] again; on a store
+    /// failure, call it with the error.
+    Save {
+        /// The record to store.
+        record: Record,
+        /// The write version the store must still hold.
+        expected_version: u64,
+        /// The answer once saved.
+        outcome: Outcome,
+    },
+    /// The token is ahead of this copy of the store: load from the primary and call
+    /// [`Sessions::finish`] again with `from_primary` set.
+    LoadPrimary,
+}
+
 /// A new authenticated session from [`Sessions::login`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Login {
@@ -165,8 +217,11 @@ pub struct Login {
 
 /// The façade. Not `Sync`: one instance per thread, or behind a mutex; the store and deny
 /// list it owns decide how state is shared between instances.
-pub struct Sessions<'k, S: Store, D: DenyList> {
-    keys: &'k Keyring,
+///
+/// `K` holds the keyring: `&Keyring` for a borrowed one, or an owning handle such as
+/// `Arc<Keyring>` (the C ABI and the Python binding share one keyring between façades).
+pub struct Sessions<K: Borrow<Keyring>, S: Store, D: DenyList> {
+    keys: K,
     policy: Policy,
     store: S,
     deny: D,
@@ -175,22 +230,22 @@ pub struct Sessions<'k, S: Store, D: DenyList> {
     strict_until: u64,
 }
 
-impl<S: Store, D: DenyList> fmt::Debug for Sessions<'_, S, D> {
+impl<K: Borrow<Keyring>, S: Store, D: DenyList> fmt::Debug for Sessions<K, S, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sessions")
-            .field("keys", self.keys)
+            .field("keys", self.keys().borrow())
             .field("policy", &self.policy)
             .field("strict_until", &self.strict_until)
             .finish_non_exhaustive()
     }
 }
 
-impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
+impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
     /// A façade over `keys`, `policy`, `store` and `deny`.
     ///
     /// # Errors
     /// [`Error::Policy`] when the policy is inconsistent.
-    pub fn new(keys: &'k Keyring, policy: Policy, store: S, deny: D) -> Result<Self, Error> {
+    pub fn new(keys: K, policy: Policy, store: S, deny: D) -> Result<Self, Error> {
         policy.validate()?;
         Ok(Sessions {
             keys,
@@ -199,6 +254,11 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
             deny,
             strict_until: 0,
         })
+    }
+
+    /// The keyring.
+    pub fn keys(&self) -> &Keyring {
+        self.keys.borrow()
     }
 
     /// The policy.
@@ -226,36 +286,69 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
         now_ms < self.strict_until
     }
 
-    /// Decides one request. Never panics; every outcome names its rule.
+    /// Decides one request through the façade's own store: [`begin`](Self::begin), then
+    /// load → [`finish`](Self::finish) → compare-and-swap save, reloading on a conflict at most
+    /// [`MAX_ATTEMPTS`] times. Never panics; every outcome names its rule.
     pub fn handle(&mut self, req: &Request<'_>) -> Outcome {
+        let pending = match self.begin(req) {
+            Step::Done(outcome) => return outcome,
+            Step::Load(pending) => pending,
+        };
+        let sid = pending.session_id();
+        let mut from_primary = false;
+        for _ in 0..MAX_ATTEMPTS {
+            let loaded = if from_primary {
+                self.store.load_primary(&sid)
+            } else {
+                self.store.load(&sid)
+            };
+            match self.finish(&pending, req, loaded, from_primary) {
+                Finish::Done(outcome) => return outcome,
+                Finish::LoadPrimary => from_primary = true,
+                Finish::Save {
+                    record,
+                    expected_version,
+                    outcome,
+                } => match self.store.save(&record, Some(expected_version), req.now_ms) {
+                    Ok(()) => return outcome,
+                    Err(StoreError::Conflict) => {}
+                    Err(e) => return self.store_failed(&pending, req, e),
+                },
+            }
+        }
+        reject(Verdict::Busy, Some(sid), req.now_ms, BindingMatch::NONE)
+    }
+
+    /// The half of a request that needs no store: parsing, anonymous sessions and, in cached
+    /// mode, the fresh-window check. Either the answer, or which record to load for
+    /// [`finish`](Self::finish). For callers that keep records in their own database.
+    pub fn begin(&self, req: &Request<'_>) -> Step {
         let now = req.now_ms;
         let Some(cookie) = req.cookie.filter(|c| !c.is_empty()) else {
-            return self.no_session(req, Verdict::NoSession);
+            return Step::Done(self.no_session(req, Verdict::NoSession));
         };
         let parsed = match token::parse(cookie) {
             Ok(p) => p,
-            Err(e) => return reject(Verdict::Malformed(e), None, now, BindingMatch::NONE),
+            Err(e) => {
+                return Step::Done(reject(Verdict::Malformed(e), None, now, BindingMatch::NONE));
+            }
         };
         let sid = parsed.session_id();
-        if !self.keys.contains(parsed.key_id()) {
-            return reject(
-                Verdict::Malformed(TokenError::UnknownKey),
-                Some(sid),
-                now,
-                BindingMatch::NONE,
-            );
+        if !self.keys().contains(parsed.key_id()) {
+            let verdict = Verdict::Malformed(TokenError::UnknownKey);
+            return Step::Done(reject(verdict, Some(sid), now, BindingMatch::NONE));
         }
         let mut kind = req.kind;
         if let Parsed::Full(full) = &parsed {
-            let Ok(claims) = full.verify(self.keys) else {
-                return reject(Verdict::Forged, Some(sid), now, BindingMatch::NONE);
+            let Ok(claims) = full.verify(self.keys()) else {
+                return Step::Done(reject(Verdict::Forged, Some(sid), now, BindingMatch::NONE));
             };
             if !claims.authenticated {
-                return self.anonymous(req, &claims);
+                return Step::Done(self.anonymous(req, &claims));
             }
             if self.policy.mode == Mode::Cached {
                 let binding = self
-                    .keys
+                    .keys()
                     .binding(claims.key_id, req.binding)
                     .map_or(BindingMatch::NONE, |b| b.compare(&claims.binding));
                 let fresh = now < claims.issued_at.saturating_add(self.policy.fresh_ms)
@@ -267,12 +360,12 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
                     && !self.deny.is_denied(&sid, now);
                 if trusted {
                     let view = SessionView::of_claims(&claims);
-                    return Outcome::Proceed {
+                    return Step::Done(Outcome::Proceed {
                         view,
                         token: None,
                         verdict: Verdict::Cached,
                         binding,
-                    };
+                    });
                 }
                 // Past the fresh window the token is revalidated through the store and rolled,
                 // reads included: its racers all get the same successor.
@@ -281,7 +374,7 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
                 }
             }
         }
-        self.through_store(&parsed, kind, req)
+        Step::Load(Pending { parsed, kind })
     }
 
     /// No cookie (or an anonymous one that has lapsed): start an anonymous session, or refuse.
@@ -289,7 +382,7 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
         if !self.policy.anonymous {
             return reject(otherwise, None, req.now_ms, BindingMatch::NONE);
         }
-        let kid = self.keys.minting_id();
+        let kid = self.keys().minting_id();
         let claims = Claims {
             key_id: kid,
             session_id: SessionId(req.new_session_id),
@@ -297,10 +390,10 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
             issued_at: req.now_ms,
             expires_at: req.now_ms.saturating_add(self.policy.anonymous_lifetime_ms),
             subject: Subject::ANONYMOUS,
-            binding: self.keys.binding(kid, req.binding).unwrap_or_default(),
+            binding: self.keys().binding(kid, req.binding).unwrap_or_default(),
             authenticated: false,
         };
-        let token = token::mint_full(self.keys, &claims).ok();
+        let token = token::mint_full(self.keys(), &claims).ok();
         let view = SessionView::of_claims(&claims);
         Outcome::Proceed {
             view,
@@ -321,7 +414,7 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
             return self.no_session(req, Verdict::Expired(Expiry::Absolute));
         }
         let binding = self
-            .keys
+            .keys()
             .binding(claims.key_id, req.binding)
             .map_or(BindingMatch::NONE, |b| b.compare(&claims.binding));
         let view = SessionView::of_claims(claims);
@@ -333,70 +426,80 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
         }
     }
 
-    /// Load → decide → compare-and-swap save, retried on conflict.
-    fn through_store(&mut self, parsed: &Parsed, kind: Kind, req: &Request<'_>) -> Outcome {
+    /// The half of a request that needs its record: `loaded` is what the caller's store
+    /// returned for [`Pending::session_id`] (from the primary when `from_primary`). Returns
+    /// the answer, or the record to save with compare-and-swap on `expected_version` before
+    /// answering (on a conflict: load again and call `finish` again), or a request to reload
+    /// from the primary (a token ahead of the store: repair forward only if the primary is
+    /// behind too). A revocation goes on the deny list here: should its save fail, the entry
+    /// only sends that session's cached requests to the store, which then decides.
+    pub fn finish(
+        &mut self,
+        pending: &Pending,
+        req: &Request<'_>,
+        loaded: Result<Option<Record>, StoreError>,
+        from_primary: bool,
+    ) -> Finish {
         let now = req.now_ms;
-        let sid = parsed.session_id();
-        let mut from_primary = false;
-        for _ in 0..MAX_ATTEMPTS {
-            let loaded = if from_primary {
-                self.store.load_primary(&sid)
-            } else {
-                self.store.load(&sid)
-            };
-            let record = match loaded {
-                Ok(Some(r)) => r,
-                Ok(None) => {
-                    return reject(Verdict::UnknownSession, Some(sid), now, BindingMatch::NONE);
-                }
-                // A damaged record can never be trusted again: the session ends.
-                Err(StoreError::Corrupt(_)) => {
-                    return reject(Verdict::UnknownSession, Some(sid), now, BindingMatch::NONE);
-                }
-                Err(_) => {
-                    return reject(
-                        Verdict::StoreUnavailable,
-                        Some(sid),
-                        now,
-                        BindingMatch::NONE,
-                    );
-                }
-            };
-            let decision = engine::decide(
-                self.keys,
-                &self.policy,
-                &record,
-                parsed,
-                kind,
-                req.binding,
-                now,
-            );
-            // A token ahead of the store: first ask the primary; repair forward only if it too
-            // is behind.
-            if matches!(decision.verdict, Verdict::StoreBehind { .. }) && !from_primary {
-                from_primary = true;
-                continue;
+        let sid = pending.session_id();
+        let record = match loaded {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                return Finish::Done(reject(
+                    Verdict::UnknownSession,
+                    Some(sid),
+                    now,
+                    BindingMatch::NONE,
+                ));
             }
-            match self.commit(&record, &decision, now) {
-                Ok(()) => return self.outcome(decision, &record, now),
-                Err(StoreError::Conflict) => continue,
-                Err(_) => {
-                    return reject(Verdict::StoreUnavailable, Some(sid), now, decision.binding);
+            Err(e) => return Finish::Done(self.store_failed(pending, req, e)),
+        };
+        let decision = engine::decide(
+            self.keys(),
+            &self.policy,
+            &record,
+            &pending.parsed,
+            pending.kind,
+            req.binding,
+            now,
+        );
+        if matches!(decision.verdict, Verdict::StoreBehind { .. }) && !from_primary {
+            return Finish::LoadPrimary;
+        }
+        let save = decision.save;
+        let outcome = self.outcome(decision, &record, now);
+        match save {
+            None => Finish::Done(outcome),
+            Some(save) => {
+                if !save.is_active() && record.is_active() {
+                    self.deny_fresh_tokens(&save, now);
+                }
+                Finish::Save {
+                    record: save,
+                    expected_version: record.version,
+                    outcome,
                 }
             }
         }
-        reject(Verdict::Busy, Some(sid), now, BindingMatch::NONE)
     }
 
-    /// Saves what the decision changed; a revocation also goes on the deny list.
-    fn commit(&mut self, loaded: &Record, decision: &Decision, now: u64) -> Result<(), StoreError> {
-        if let Some(save) = &decision.save {
-            self.store.save(save, Some(loaded.version), now)?;
-            if !save.is_active() && loaded.is_active() {
-                self.deny_fresh_tokens(save, now);
+    /// The answer when the store failed for this request: a damaged record ends the session
+    /// (it can never be trusted again); anything else is `store_unavailable`, which keeps the
+    /// cookie — an outage never logs anyone out. `busy` is for conflicts past the retry bound.
+    pub fn store_failed(&self, pending: &Pending, req: &Request<'_>, error: StoreError) -> Outcome {
+        let verdict = match error {
+            StoreError::Corrupt(_) => Verdict::UnknownSession,
+            StoreError::Conflict => Verdict::Busy,
+            StoreError::Full | StoreError::Unavailable | StoreError::Unsupported => {
+                Verdict::StoreUnavailable
             }
-        }
-        Ok(())
+        };
+        reject(
+            verdict,
+            Some(pending.session_id()),
+            req.now_ms,
+            BindingMatch::NONE,
+        )
     }
 
     /// Cached mode: refuse the session's tokens for the rest of their fresh windows. The
@@ -456,7 +559,7 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
             return Err(Error::AnonymousSubject);
         }
         let parent = match current_cookie.map(token::parse) {
-            Some(Ok(Parsed::Full(full))) => match full.verify(self.keys) {
+            Some(Ok(Parsed::Full(full))) => match full.verify(self.keys()) {
                 Ok(c) if !c.authenticated => {
                     // Best effort: an anonymous id carries no authority, so a full deny list
                     // does not block the login.
@@ -477,8 +580,8 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
             }
             _ => None,
         };
-        let kid = self.keys.minting_id();
-        let binding = self.keys.binding(kid, client).unwrap_or_default();
+        let kid = self.keys().minting_id();
+        let binding = self.keys().binding(kid, client).unwrap_or_default();
         let expires_at = now_ms.saturating_add(self.policy.session_lifetime_ms);
         let record = Record::new(
             SessionId(new_id),
@@ -492,7 +595,7 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
         );
         self.store.save(&record, None, now_ms)?;
         let token =
-            engine::mint(self.keys, &record, kid).ok_or(Error::Token(TokenError::UnknownKey))?;
+            engine::mint(self.keys(), &record, kid).ok_or(Error::Token(TokenError::UnknownKey))?;
         Ok(Login {
             token,
             view: SessionView::of_record(&record),
@@ -507,7 +610,7 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
     /// [`Error::Store`] when the store cannot be reached or stays contended.
     pub fn logout(&mut self, cookie: &[u8], now_ms: u64) -> Result<Option<LogId>, Error> {
         let sid = match token::parse(cookie) {
-            Ok(Parsed::Full(full)) => match full.verify(self.keys) {
+            Ok(Parsed::Full(full)) => match full.verify(self.keys()) {
                 Ok(c) if c.authenticated => c.session_id,
                 Ok(c) => {
                     let _ = self.deny.deny(&c.session_id, c.expires_at, now_ms);
@@ -516,7 +619,7 @@ impl<'k, S: Store, D: DenyList> Sessions<'k, S, D> {
                 Err(_) => return Ok(None),
             },
             // A compact token's id only ever travels inside tokens: holding it is enough.
-            Ok(Parsed::Compact(c)) if self.keys.contains(c.key_id()) => c.session_id(),
+            Ok(Parsed::Compact(c)) if self.keys().contains(c.key_id()) => c.session_id(),
             _ => return Ok(None),
         };
         let found = self.revoke(&sid, RevokeReason::Logout, now_ms)?;
@@ -635,7 +738,7 @@ mod tests {
         }
     }
 
-    type Mem<'k> = Sessions<'k, MemoryStore<16>, MemoryDenyList<4>>;
+    type Mem<'k> = Sessions<&'k Keyring, MemoryStore<16>, MemoryDenyList<4>>;
 
     fn sessions(keys: &Keyring, policy: Policy) -> Mem<'_> {
         Sessions::new(keys, policy, MemoryStore::new(), MemoryDenyList::new()).unwrap()
@@ -851,6 +954,87 @@ mod tests {
             o,
             Outcome::Reject {
                 verdict: Verdict::Malformed(TokenError::WrongLength),
+                clear_cookie: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn begin_and_finish_serve_a_callers_own_database() {
+        let k = keys();
+        // Two façades: one drives its own store with `handle`, the other is driven by a caller
+        // that keeps records elsewhere (here a second MemoryStore) through begin/finish.
+        let mut own = sessions(&k, Policy::default());
+        let mut split = sessions(&k, Policy::default());
+        let mut db = MemoryStore::<16>::new();
+        let login = own
+            .login(None, [1; 16], Subject::from_u64(5).0, T0, &UA)
+            .unwrap();
+        let record = own.store_mut().load(&SessionId([1; 16])).unwrap().unwrap();
+        db.save(&record, None, T0).unwrap();
+        let mut jar_own = login.token.clone();
+        let mut jar_split = login.token;
+        for (i, (kind, who)) in [
+            (Kind::Advance, UA),
+            (Kind::Read, UA),
+            (Kind::Advance, UA),
+            (Kind::Read, THIEF),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let now = T0 + 60_000 * (i as u64 + 1);
+            let a = own.handle(&req(Some(jar_own.as_bytes()), kind, now, &who));
+            let r = req(Some(jar_split.as_bytes()), kind, now, &who);
+            let Step::Load(pending) = split.begin(&r) else {
+                panic!("needs the record")
+            };
+            let loaded = db.load(&pending.session_id());
+            let b = match split.finish(&pending, &r, loaded, false) {
+                Finish::Done(o) => o,
+                Finish::Save {
+                    record,
+                    expected_version,
+                    outcome,
+                } => {
+                    db.save(&record, Some(expected_version), now).unwrap();
+                    outcome
+                }
+                Finish::LoadPrimary => panic!("no replica here"),
+            };
+            assert_eq!(a, b, "step {i}");
+            if let Outcome::Proceed { token: Some(t), .. } = &a {
+                jar_own = t.clone();
+                jar_split = t.clone();
+            }
+        }
+        assert_eq!(
+            db.load(&SessionId([1; 16])).unwrap(),
+            own.store_mut().load(&SessionId([1; 16])).unwrap()
+        );
+        // A store failure keeps the cookie; a damaged record ends the session.
+        let r = req(Some(jar_split.as_bytes()), Kind::Read, T0, &UA);
+        let Step::Load(pending) = split.begin(&r) else {
+            panic!()
+        };
+        let o = split.store_failed(&pending, &r, StoreError::Unavailable);
+        assert!(matches!(
+            o,
+            Outcome::Reject {
+                verdict: Verdict::StoreUnavailable,
+                clear_cookie: false,
+                ..
+            }
+        ));
+        let corrupt = Err(StoreError::Corrupt(crate::record::RecordError::Corrupt));
+        let Finish::Done(o) = split.finish(&pending, &r, corrupt, false) else {
+            panic!()
+        };
+        assert!(matches!(
+            o,
+            Outcome::Reject {
+                verdict: Verdict::UnknownSession,
                 clear_cookie: true,
                 ..
             }

@@ -542,7 +542,7 @@ fn must_clear(v: &Verdict) -> bool {
 
 struct Harness<'k> {
     keys: &'k Keyring,
-    s: Sessions<'k, RacyStore<'k>, MemoryDenyList<8>>,
+    s: Sessions<&'k Keyring, RacyStore<'k>, MemoryDenyList<8>>,
     m: Model,
     /// Every token of the session handed out so far.
     info: HashMap<Vec<u8>, TokInfo>,

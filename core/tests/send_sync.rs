@@ -14,7 +14,7 @@ fn shared_and_moved_types() {
     send_and_sync::<Keyring>();
     send_and_sync::<TokenBuf>();
     send_and_sync::<rolltoken::record::Record>();
-    send::<Sessions<'static, MemoryStore<8>, MemoryDenyList<8>>>();
+    send::<Sessions<&'static Keyring, MemoryStore<8>, MemoryDenyList<8>>>();
     // A keyring shared by reference with several threads, each minting and verifying.
     let keys = Keyring::new(&[rolltoken::keys::KeyMaterial::new(1, [3; 32])], 1).expect("keyring");
     std::thread::scope(|s| {

@@ -36,7 +36,7 @@ use rolltoken::keys::{
 };
 use rolltoken::policy::{BindingPolicy, Grace, Mode, Policy, PolicyError};
 use rolltoken::record::{RECORD_LEN, Record, RecordError, RevokeReason, State};
-use rolltoken::sessions::{Login, Outcome, Request, Sessions};
+use rolltoken::sessions::{Finish, Login, Outcome, Request, Sessions, Step};
 use rolltoken::store::{DenyList, DenyListFull, MemoryDenyList, MemoryStore, Store, StoreError};
 use rolltoken::token::{self, Claims, Form, Parsed, SessionId, Subject, TokenBuf, TokenError};
 use rolltoken::verdict::{Expiry, Rule, Verdict};
@@ -975,7 +975,7 @@ pub extern "C" fn rtnp_engine_decide_raw_record(
 // sessions
 // ---------------------------------------------------------------------------------------------
 
-type Facade<'k> = Sessions<'k, MemoryStore<64>, MemoryDenyList<64>>;
+type Facade<'k> = Sessions<&'k Keyring, MemoryStore<64>, MemoryDenyList<64>>;
 
 fn outcome(acc: &mut Acc, o: &Outcome, now: u64, last: &mut [u8; 128], last_len: &mut usize) {
     acc.verdict(&o.verdict());
@@ -1047,9 +1047,43 @@ fn run_script(s: &mut Facade<'_>, p: &ScriptParams, out: &mut [u8; 128]) -> u32 
             Kind::Advance
         };
         match op & 7 {
-            0 | 1 => {
+            0 => {
+                // The caller's own database: begin, then finish on record bytes from the
+                // parameters (an empty cookie takes the no-cookie path).
                 let req = Request {
-                    cookie: if op & 7 == 0 { Some(cookie) } else { None },
+                    cookie: Some(cookie),
+                    kind,
+                    now_ms: now,
+                    binding: &binding,
+                    new_session_id: id,
+                };
+                match s.begin(&req) {
+                    Step::Done(o) => outcome(&mut acc, &o, now, &mut last, &mut last_len),
+                    Step::Load(pending) => {
+                        acc.bytes(&pending.session_id().0).bool(pending.kind() == Kind::Read);
+                        let bytes = p.records.get(idx).copied().unwrap_or([0; RECORD_LEN]);
+                        let loaded = Record::decode(&bytes).map(Some).map_err(StoreError::from);
+                        match s.finish(&pending, &req, loaded, op & 0x80 != 0) {
+                            Finish::Done(o) => outcome(&mut acc, &o, now, &mut last, &mut last_len),
+                            Finish::Save {
+                                record,
+                                expected_version,
+                                outcome: o,
+                            } => {
+                                acc.record(&record).u64(expected_version);
+                                outcome(&mut acc, &o, now, &mut last, &mut last_len);
+                            }
+                            Finish::LoadPrimary => {
+                                let o = s.store_failed(&pending, &req, StoreError::Unavailable);
+                                outcome(&mut acc, &o, now, &mut last, &mut last_len);
+                            }
+                        }
+                    }
+                }
+            }
+            1 => {
+                let req = Request {
+                    cookie: Some(cookie),
                     kind,
                     now_ms: now,
                     binding: &binding,
