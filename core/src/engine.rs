@@ -246,10 +246,10 @@ fn position_of(record: &Record, t: u64, in_window: bool) -> Position {
     }
 }
 
-/// The compact-token counter search: the current counter, then the accepted stale range
-/// (down to the floor inside the window, `c-1` after it), then up to the span cap ahead.
-/// A token of a live session matching none of them is reuse: its session id only ever
-/// travelled inside tokens, so whoever presents it has held one.
+/// The compact-token counter search: the current counter, then down to the floor (the stale
+/// range inside the window, rule 3's range after it), then up to the span cap ahead. A token
+/// of a live session matching none of them is reuse: its session id only ever travelled
+/// inside tokens, so whoever presents it has held one.
 fn search(
     policy: &Policy,
     record: &Record,

@@ -156,12 +156,12 @@ const FLAGS: &[(&str, &str, &str)] = &[
     (
         "LostResponse",
         "FUNCTIONALITY",
-        "Rule 3: one step behind after the window, current token never presented, same user agent.",
+        "Rule 3: one step behind after the window, current token never presented, full binding (user agent and address prefix) of the last advance.",
     ),
     (
         "CookieJarBehind",
         "FUNCTIONALITY",
-        "Rule 3: one step behind after the window, current token confirmed, full binding, recent advance.",
+        "Rule 3: floor <= t < c after the window and not a lost response, full binding of the last advance, which is less than jar_behind_ms old.",
     ),
     (
         "Reuse",
@@ -226,7 +226,7 @@ const FLAGS: &[(&str, &str, &str)] = &[
     (
         "Rule3Off",
         "FUNCTIONALITY",
-        "The policy switch reissue_one_behind is off: one step behind after the window is reuse.",
+        "The policy switch reissue_one_behind is off: any token behind the current one after the window is reuse.",
     ),
     (
         "Strict",

@@ -261,10 +261,13 @@ pub fn section(ctx: &mut Ctx) -> Value {
         out.push(concurrent(ctx, form));
         out.push(grace_exhausted(ctx, form));
         out.push(lost_response(ctx, form));
+        out.push(lost_response_other_network(ctx, form));
         out.push(cookie_jar(ctx, form));
+        out.push(jar_two_behind(ctx, form));
         out.push(one_behind_other_ua(ctx, form));
         out.push(two_behind(ctx, form));
         out.push(below_floor(ctx, form));
+        out.push(below_floor_after_window(ctx, form));
         out.push(unknown_key(ctx, form));
         out.push(revoked(ctx, form));
         out.push(expired_absolute(ctx, form));
@@ -277,6 +280,7 @@ pub fn section(ctx: &mut Ctx) -> Value {
     }
     out.push(confirmed_other_ip(ctx));
     out.push(jar_too_late(ctx));
+    out.push(jar_too_late_two_behind(ctx));
     out.push(rule3_off(ctx));
     out.push(store_behind_full(ctx));
     out.push(store_behind_compact(ctx));
@@ -468,7 +472,12 @@ fn lost_response(ctx: &mut Ctx, form: Form) -> Value {
             "{}: the response carrying token 6 was lost; the retry with token 5 after the window gets it again",
             form_name(form)
         ),
-        &["LostResponse", "ReopenOnHandOut", form_flag(form)],
+        &[
+            "LostResponse",
+            "ReopenOnHandOut",
+            "SamePrefix",
+            form_flag(form),
+        ],
         &[k1()],
         1,
         Policy::default(),
@@ -481,12 +490,12 @@ fn lost_response(ctx: &mut Ctx, form: Form) -> Value {
         "fresh",
     );
     s.step(
-        "retry with token 5 after the window, same user agent, another network: token 6 again",
+        "retry with token 5 after the window, same user agent, another address in the same /24 (the full binding): token 6 again",
         Kind::Advance,
         Tok::At(5),
         T1 + 90 * SEC,
         UA_A,
-        Some(IP_B),
+        Some(IP_A2),
         "lost_response",
     );
     s.advance(
@@ -500,6 +509,44 @@ fn lost_response(ctx: &mut Ctx, form: Form) -> Value {
         Tok::At(6),
         T1 + 120 * SEC,
         "fresh",
+    );
+    s.finish()
+}
+
+fn lost_response_other_network(ctx: &mut Ctx, form: Form) -> Value {
+    let keys = k1_ring();
+    let mut s = Seq::new(
+        ctx,
+        &format!(
+            "{}: one behind after the window, token 6 never presented, same user agent but another /24: reuse (many browsers share one user agent string)",
+            form_name(form)
+        ),
+        &["Reuse", "Revoked", form_flag(form)],
+        &[k1()],
+        1,
+        Policy::default(),
+        base(&keys, form, 1),
+    );
+    s.advance(
+        "the user advances: token 6 (its response may have been lost)",
+        Tok::At(5),
+        T1 + 30 * SEC,
+        "fresh",
+    );
+    s.step(
+        "token 5 after the window with the same user agent from another /24: not the client of the last advance, revoked",
+        Kind::Advance,
+        Tok::At(5),
+        T1 + 90 * SEC,
+        UA_A,
+        Some(IP_B),
+        "reuse",
+    );
+    s.advance(
+        "the user's token 6: the session is over",
+        Tok::At(6),
+        T1 + 91 * SEC,
+        "revoked",
     );
     s.finish()
 }
@@ -531,6 +578,74 @@ fn cookie_jar(ctx: &mut Ctx, form: Form) -> Value {
         Tok::At(5),
         T1 + 91 * SEC,
         "concurrent_in_grace",
+    );
+    s.finish()
+}
+
+fn jar_two_behind(ctx: &mut Ctx, form: Form) -> Value {
+    let keys = k1_ring();
+    let mut s = Seq::new(
+        ctx,
+        &format!(
+            "{}: rapid page loads inside the window leave the floor at 4; after the window the cookie jar goes back two steps and gets the current token",
+            form_name(form)
+        ),
+        &[
+            "CookieJarBehind",
+            "Fresh",
+            "ReadCurrent",
+            "SamePrefix",
+            form_flag(form),
+        ],
+        &[k1()],
+        1,
+        Policy::default(),
+        base(&keys, form, 1),
+    );
+    s.advance(
+        "page load inside the window: token 6, floor stays 4",
+        Tok::At(5),
+        T1 + 2 * SEC,
+        "fresh",
+    );
+    s.advance(
+        "page load: token 7, floor stays 4",
+        Tok::At(6),
+        T1 + 4 * SEC,
+        "fresh",
+    );
+    s.advance(
+        "page load: token 8, floor stays 4",
+        Tok::At(7),
+        T1 + 6 * SEC,
+        "fresh",
+    );
+    s.read(
+        "read with token 8: confirmed",
+        Tok::At(8),
+        T1 + 7 * SEC,
+        "current",
+    );
+    s.step(
+        "token 6 after the window (two behind, above the floor), same user agent, same /24, 54 s after the advance: token 8 again",
+        Kind::Advance,
+        Tok::At(6),
+        T1 + 60 * SEC,
+        UA_A,
+        Some(IP_A2),
+        "cookie_jar_behind",
+    );
+    s.read(
+        "token 4 (the floor, four behind) after the reopened window, 5 min after the advance: passes, nothing handed out or written",
+        Tok::At(4),
+        T1 + 5 * MIN,
+        "cookie_jar_behind",
+    );
+    s.advance(
+        "the client now holds token 8: token 9, floor 8",
+        Tok::At(8),
+        T1 + 6 * MIN,
+        "fresh",
     );
     s.finish()
 }
@@ -579,21 +694,35 @@ fn two_behind(ctx: &mut Ctx, form: Form) -> Value {
     let mut s = Seq::new(
         ctx,
         &format!(
-            "{}: two steps behind after the window is reuse, whatever the binding",
+            "{}: two steps behind after the window (above the floor) from another network is reuse",
             form_name(form)
         ),
-        &["Reuse", form_flag(form)],
+        &["Reuse", "Revoked", form_flag(form)],
         &[k1()],
         1,
         Policy::default(),
         base(&keys, form, 1),
     );
-    s.advance("advance: token 6", Tok::At(5), T1 + 30 * SEC, "fresh");
-    s.read(
-        "read with token 4 after the window, same client: revoked even on a read",
+    s.advance(
+        "advance inside the window: token 6, floor stays 4",
+        Tok::At(5),
+        T1 + SEC,
+        "fresh",
+    );
+    s.step(
+        "read with token 4 after the window, same user agent, another /24, within jar_behind_ms: revoked even on a read (a compact token is found by the search down to the floor)",
+        Kind::Read,
         Tok::At(4),
         T1 + 90 * SEC,
+        UA_A,
+        Some(IP_B),
         "reuse",
+    );
+    s.advance(
+        "the user's token 6: the session is over",
+        Tok::At(6),
+        T1 + 91 * SEC,
+        "revoked",
     );
     s.finish()
 }
@@ -628,6 +757,35 @@ fn below_floor(ctx: &mut Ctx, form: Form) -> Value {
         "token 3, below the floor: revoked",
         Tok::At(3),
         T1 + 3 * SEC,
+        "reuse",
+    );
+    s.finish()
+}
+
+fn below_floor_after_window(ctx: &mut Ctx, form: Form) -> Value {
+    let keys = k1_ring();
+    let mut s = Seq::new(
+        ctx,
+        &format!(
+            "{}: a token below the floor after the window is reuse, even from the client of the last advance",
+            form_name(form)
+        ),
+        &["Reuse", form_flag(form)],
+        &[k1()],
+        1,
+        Policy::default(),
+        base(&keys, form, 1),
+    );
+    s.advance(
+        "advance after the window: token 6, floor 5",
+        Tok::At(5),
+        T1 + 30 * SEC,
+        "fresh",
+    );
+    s.read(
+        "read with token 4 after the window, same client, 60 s after the advance: below the floor, revoked even on a read",
+        Tok::At(4),
+        T1 + 90 * SEC,
         "reuse",
     );
     s.finish()
@@ -1010,7 +1168,7 @@ fn reopen(ctx: &mut Ctx, form: Form) -> Value {
         "fresh",
     );
     s.read(
-        "token 6 is shown: confirmed, so rule 3 would not help token 5 from another network",
+        "token 6 is shown: confirmed (after the window, rule 3 helps only the full binding anyway)",
         Tok::At(6),
         T1 + 31 * SEC,
         "current",
@@ -1030,7 +1188,15 @@ fn reopen(ctx: &mut Ctx, form: Form) -> Value {
         Some(IP_B),
         "concurrent_in_grace",
     );
-    s.step("token 5 at +70 s from another network: the window is over, confirmed and not the full binding", Kind::Advance, Tok::At(5), T1 + 70 * SEC, UA_A, Some(IP_B), "reuse");
+    s.step(
+        "token 5 at +70 s from another network: the window is over and this is not the full binding",
+        Kind::Advance,
+        Tok::At(5),
+        T1 + 70 * SEC,
+        UA_A,
+        Some(IP_B),
+        "reuse",
+    );
     s.finish()
 }
 
@@ -1063,7 +1229,7 @@ fn jar_too_late(ctx: &mut Ctx) -> Value {
     let keys = k1_ring();
     let mut s = Seq::new(
         ctx,
-        "compact: one behind, confirmed, full binding, but the last advance is older than jar_behind_ms: reuse",
+        "compact: one behind, confirmed, full binding, but the last advance is jar_behind_ms (default 30 min) old: reuse",
         &["Reuse", "ReadCurrent", "CompactForm"],
         &[k1()],
         1,
@@ -1072,10 +1238,58 @@ fn jar_too_late(ctx: &mut Ctx) -> Value {
     );
     s.advance("advance: token 6", Tok::At(5), T1 + 30 * SEC, "fresh");
     s.read("token 6 confirmed", Tok::At(6), T1 + 31 * SEC, "current");
+    s.read(
+        "reads with token 6 keep the session from going idle (30 min): 10 min after the advance",
+        Tok::At(6),
+        T1 + 30 * SEC + 10 * MIN,
+        "current",
+    );
+    s.read(
+        "and 20 min after the advance",
+        Tok::At(6),
+        T1 + 30 * SEC + 20 * MIN,
+        "current",
+    );
     s.advance(
-        "token 5 exactly 5 min after the advance: too late for the cookie-jar case",
+        "token 5 exactly 30 min after the advance: too late for the cookie-jar case",
         Tok::At(5),
-        T1 + 30 * SEC + 5 * MIN,
+        T1 + 30 * SEC + 30 * MIN,
+        "reuse",
+    );
+    s.finish()
+}
+
+fn jar_too_late_two_behind(ctx: &mut Ctx) -> Value {
+    let keys = k1_ring();
+    let policy = Policy {
+        jar_behind_ms: 2 * MIN,
+        ..Policy::default()
+    };
+    let mut s = Seq::new(
+        ctx,
+        "full: jar_behind_ms set to 2 min; two behind from the same client is forgiven before it and reuse at it",
+        &["CookieJarBehind", "Reuse", "FullForm"],
+        &[k1()],
+        1,
+        policy,
+        base(&keys, Form::Full, 1),
+    );
+    s.advance(
+        "advance inside the window: token 6, floor stays 4",
+        Tok::At(5),
+        T1 + SEC,
+        "fresh",
+    );
+    s.advance(
+        "token 4 after the window, 100 s after the advance: token 6 again, the window reopens for 10 s",
+        Tok::At(4),
+        T1 + 101 * SEC,
+        "cookie_jar_behind",
+    );
+    s.advance(
+        "token 4 exactly 2 min after the advance, after the reopened window: reuse",
+        Tok::At(4),
+        T1 + SEC + 2 * MIN,
         "reuse",
     );
     s.finish()

@@ -17,7 +17,7 @@ const HOUR: u64 = 3_600_000;
 const MIN: u64 = 60_000;
 const SEC: u64 = 1_000;
 
-type Facade<'k> = Sessions<'k, MemoryStore<64>, MemoryDenyList<64>>;
+type Facade<'k> = Sessions<&'k Keyring, MemoryStore<64>, MemoryDenyList<64>>;
 
 struct Story<'k> {
     sessions: Facade<'k>,
