@@ -155,6 +155,21 @@ impl Outcome {
     }
 }
 
+/// A login prepared by [`Sessions::plan_login`]: insert `record`, revoke `retire` if set,
+/// then hand out `login.token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginPlan {
+    /// The new session's record, to insert.
+    pub record: Record,
+    /// An authenticated session the current cookie named, to revoke (upgraded at login).
+    pub retire: Option<SessionId>,
+    /// Whether the parent came from a verified token (a compact one is verified only by
+    /// finding its record).
+    pub parent_verified: bool,
+    /// The token and the view of the new session.
+    pub login: Login,
+}
+
 /// The first half of a request, from [`Sessions::begin`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
@@ -554,31 +569,53 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         now_ms: u64,
         client: &BindingInput<'_>,
     ) -> Result<Login, Error> {
+        let mut plan = self.plan_login(current_cookie, new_id, subject, now_ms, client)?;
+        if let Some(old) = plan.retire {
+            let found = self.revoke(&old, RevokeReason::UpgradedAtLogin, now_ms)?;
+            // A compact cookie is not verified before its record is found: link only real ones.
+            if !found && plan.record.parent == Some(old) && !plan.parent_verified {
+                plan.record.parent = None;
+                plan.login.view.parent = None;
+            }
+        }
+        self.store.save(&plan.record, None, now_ms)?;
+        Ok(plan.login)
+    }
+
+    /// The store-free half of [`login`](Self::login), for callers that keep records in their
+    /// own database: the record to insert (insert-only: `expected_version` none), the token,
+    /// and the authenticated session, if any, to revoke with [`revoke_record`](Self::revoke_record)
+    /// (reason: upgraded at login). An anonymous current session is retired here (deny list).
+    ///
+    /// # Errors
+    /// [`Error::AnonymousSubject`] for the zero subject.
+    pub fn plan_login(
+        &mut self,
+        current_cookie: Option<&[u8]>,
+        new_id: [u8; 16],
+        subject: [u8; 16],
+        now_ms: u64,
+        client: &BindingInput<'_>,
+    ) -> Result<LoginPlan, Error> {
         let subject = Subject(subject);
         if subject.is_anonymous() {
             return Err(Error::AnonymousSubject);
         }
-        let parent = match current_cookie.map(token::parse) {
+        let (parent, retire, parent_verified) = match current_cookie.map(token::parse) {
             Some(Ok(Parsed::Full(full))) => match full.verify(self.keys()) {
                 Ok(c) if !c.authenticated => {
                     // Best effort: an anonymous id carries no authority, so a full deny list
                     // does not block the login.
                     let _ = self.deny.deny(&c.session_id, c.expires_at, now_ms);
-                    Some(c.session_id)
+                    (Some(c.session_id), None, true)
                 }
-                Ok(c) => {
-                    self.revoke(&c.session_id, RevokeReason::UpgradedAtLogin, now_ms)?;
-                    Some(c.session_id)
-                }
-                Err(_) => None,
+                Ok(c) => (Some(c.session_id), Some(c.session_id), true),
+                Err(_) => (None, None, false),
             },
-            Some(Ok(Parsed::Compact(c)))
-                if self.store.load(&c.session_id()).ok().flatten().is_some() =>
-            {
-                self.revoke(&c.session_id(), RevokeReason::UpgradedAtLogin, now_ms)?;
-                Some(c.session_id())
+            Some(Ok(Parsed::Compact(c))) if self.keys().contains(c.key_id()) => {
+                (Some(c.session_id()), Some(c.session_id()), false)
             }
-            _ => None,
+            _ => (None, None, false),
         };
         let kid = self.keys().minting_id();
         let binding = self.keys().binding(kid, client).unwrap_or_default();
@@ -593,12 +630,14 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
             binding,
             kid,
         );
-        self.store.save(&record, None, now_ms)?;
         let token =
             engine::mint(self.keys(), &record, kid).ok_or(Error::Token(TokenError::UnknownKey))?;
-        Ok(Login {
-            token,
-            view: SessionView::of_record(&record),
+        let view = SessionView::of_record(&record);
+        Ok(LoginPlan {
+            record,
+            retire,
+            parent_verified,
+            login: Login { token, view },
         })
     }
 
@@ -609,21 +648,30 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
     /// # Errors
     /// [`Error::Store`] when the store cannot be reached or stays contended.
     pub fn logout(&mut self, cookie: &[u8], now_ms: u64) -> Result<Option<LogId>, Error> {
-        let sid = match token::parse(cookie) {
-            Ok(Parsed::Full(full)) => match full.verify(self.keys()) {
-                Ok(c) if c.authenticated => c.session_id,
-                Ok(c) => {
-                    let _ = self.deny.deny(&c.session_id, c.expires_at, now_ms);
-                    return Ok(None);
-                }
-                Err(_) => return Ok(None),
-            },
-            // A compact token's id only ever travels inside tokens: holding it is enough.
-            Ok(Parsed::Compact(c)) if self.keys().contains(c.key_id()) => c.session_id(),
-            _ => return Ok(None),
+        let Some(sid) = self.logout_target(cookie, now_ms) else {
+            return Ok(None);
         };
         let found = self.revoke(&sid, RevokeReason::Logout, now_ms)?;
         Ok(found.then(|| log_id(&sid)))
+    }
+
+    /// The store-free half of [`logout`](Self::logout): the stored session the cookie names,
+    /// to revoke with [`revoke_record`](Self::revoke_record) (reason: logout), or `None`. An
+    /// anonymous session is retired here (deny list) and needs nothing stored.
+    pub fn logout_target(&mut self, cookie: &[u8], now_ms: u64) -> Option<SessionId> {
+        match token::parse(cookie) {
+            Ok(Parsed::Full(full)) => match full.verify(self.keys()) {
+                Ok(c) if c.authenticated => Some(c.session_id),
+                Ok(c) => {
+                    let _ = self.deny.deny(&c.session_id, c.expires_at, now_ms);
+                    None
+                }
+                Err(_) => None,
+            },
+            // A compact token's id only ever travels inside tokens: holding it is enough.
+            Ok(Parsed::Compact(c)) if self.keys().contains(c.key_id()) => Some(c.session_id()),
+            _ => None,
+        }
     }
 
     /// Revokes every active session of `subject` (e.g. after a password change) and returns
@@ -662,23 +710,38 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
             let Some(record) = self.store.load(sid)? else {
                 return Ok(false);
             };
-            if !record.is_active() {
+            let Some(next) = self.revoke_record(&record, reason, now_ms) else {
                 return Ok(false);
-            }
-            let mut next = record;
-            next.state = State::Revoked(reason);
-            next.revoked_at = now_ms.max(1);
-            next.version = next.version.wrapping_add(1);
+            };
             match self.store.save(&next, Some(record.version), now_ms) {
-                Ok(()) => {
-                    self.deny_fresh_tokens(&next, now_ms);
-                    return Ok(true);
-                }
+                Ok(()) => return Ok(true),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
         Err(Error::Store(StoreError::Conflict))
+    }
+
+    /// The store-free revocation, for callers that keep records in their own database: the
+    /// record to save (compare-and-swap on `record.version`; on a conflict, reload and call
+    /// again), or `None` when it is already revoked (the first reason is kept). In cached
+    /// mode the session goes on the deny list now: should the save fail, the entry only sends
+    /// its cached requests to the store.
+    pub fn revoke_record(
+        &mut self,
+        record: &Record,
+        reason: RevokeReason,
+        now_ms: u64,
+    ) -> Option<Record> {
+        if !record.is_active() {
+            return None;
+        }
+        let mut next = *record;
+        next.state = State::Revoked(reason);
+        next.revoked_at = now_ms.max(1);
+        next.version = next.version.wrapping_add(1);
+        self.deny_fresh_tokens(&next, now_ms);
+        Some(next)
     }
 }
 
