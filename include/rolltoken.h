@@ -294,6 +294,72 @@ typedef struct rt_policy {
   uint64_t anonymous_lifetime_ms;
 } rt_policy;
 
+// The claims of a full token (a compact token fills only `key_id` and `session_id`).
+typedef struct rt_claims {
+  // Id of the key that tagged the token.
+  uint8_t key_id;
+  // The session.
+  uint8_t session_id[16];
+  // The token's position in the session's chain.
+  uint64_t counter;
+  // When the token was minted (ms).
+  uint64_t issued_at;
+  // Absolute expiry of the session (ms).
+  uint64_t expires_at;
+  // The subject (all zero: anonymous).
+  uint8_t subject[16];
+  // Keyed hash of the client: 4 bytes user agent, 4 bytes address prefix.
+  uint8_t binding[8];
+  // A subject has logged in.
+  bool authenticated;
+} rt_claims;
+
+// A session record's fields (the 128-byte encoding is rt_record_encode's output).
+typedef struct rt_record {
+  // The session.
+  uint8_t session_id[16];
+  // `parent` is set.
+  bool has_parent;
+  // The anonymous session this one replaced at login.
+  uint8_t parent[16];
+  // The subject.
+  uint8_t subject[16];
+  // 0 active, else the RT_REVOKE_* reason it was revoked for.
+  uint8_t state;
+  // A subject has logged in.
+  bool authenticated;
+  // RT_FORM_FULL or RT_FORM_COMPACT: the form of the tokens this session is issued.
+  uint8_t form;
+  // The newest token's counter.
+  uint64_t counter;
+  // The lowest counter still accepted.
+  uint64_t floor;
+  // Write version (compare-and-swap key).
+  uint64_t version;
+  // Creation time (ms).
+  uint64_t created_at;
+  // Absolute expiry (ms).
+  uint64_t expires_at;
+  // When the current token was minted (ms).
+  uint64_t last_advance_at;
+  // End of the grace window (ms).
+  uint64_t grace_until;
+  // Last activity (ms), for idle expiry.
+  uint64_t last_seen_at;
+  // Grace answers handed out in this step.
+  uint8_t grace_answers;
+  // The current token has been presented.
+  bool confirmed;
+  // Observed lateness (ms), for adaptive grace.
+  uint32_t lateness_ms;
+  // Binding hash of the last advancing request.
+  uint8_t binding[8];
+  // Key id the binding was hashed under.
+  uint8_t binding_key_id;
+  // When the session was revoked (ms), 0 while active.
+  uint64_t revoked_at;
+} rt_record;
+
 // The answer to one request. Plain data, written by the rt_sessions_* calls.
 typedef struct rt_outcome {
   // Serve the request as this session (else refuse it).
@@ -480,6 +546,138 @@ rt_status rt_policy_default(struct rt_policy *out);
 // # Safety
 // `out` is writable.
 rt_status rt_policy_cached(struct rt_policy *out);
+
+// Mints the full token of `*claims` under the key `claims->key_id` into `out`
+// (RT_MAX_TOKEN_LEN bytes).
+//
+// # Errors
+// `RT_STATUS_NULL_PARAMETER`, `RT_STATUS_BUFFER_TOO_SMALL`, `RT_STATUS_TOKEN_UNKNOWN_KEY`.
+//
+// # Safety
+// `keyring` live, `claims` readable, `out` writable for `out_cap`, `out_len` writable.
+rt_status rt_token_mint_full(const struct rt_keyring *keyring,
+                             const struct rt_claims *claims,
+                             uint8_t *out,
+                             size_t out_cap,
+                             size_t *out_len);
+
+// Mints the compact token of `session_id` (16 bytes) at `counter` under `key_id`.
+//
+// # Errors
+// As rt_token_mint_full.
+//
+// # Safety
+// `keyring` live, `session_id` readable for 16 bytes, `out` writable for `out_cap`,
+// `out_len` writable.
+rt_status rt_token_mint_compact(const struct rt_keyring *keyring,
+                                uint8_t key_id,
+                                const uint8_t *session_id,
+                                uint64_t counter,
+                                uint8_t *out,
+                                size_t out_cap,
+                                size_t *out_len);
+
+// Parses a token without a key (its tag is NOT checked: for inspection and logs only).
+// `*form` is RT_FORM_FULL or RT_FORM_COMPACT; a compact token fills only `key_id` and
+// `session_id` of `*claims`.
+//
+// # Errors
+// `RT_STATUS_NULL_PARAMETER` and the `RT_STATUS_TOKEN_*` parse errors.
+//
+// # Safety
+// `text` readable for `text_len`; `form` and `claims` writable.
+rt_status rt_token_parse(const uint8_t *text,
+                         size_t text_len,
+                         uint8_t *form,
+                         struct rt_claims *claims);
+
+// Verifies a token's tag. A full token: `counter` is ignored and `*claims` gets its claims.
+// A compact token: verified against `counter` (the store's), `*claims` gets key id and
+// session id.
+//
+// # Errors
+// `RT_STATUS_NULL_PARAMETER`, the `RT_STATUS_TOKEN_*` parse errors,
+// `RT_STATUS_TOKEN_UNKNOWN_KEY`, `RT_STATUS_TOKEN_BAD_TAG`.
+//
+// # Safety
+// `keyring` live, `text` readable for `text_len`, `claims` writable.
+rt_status rt_token_verify(const struct rt_keyring *keyring,
+                          const uint8_t *text,
+                          size_t text_len,
+                          uint64_t counter,
+                          struct rt_claims *claims);
+
+// The 8-byte keyed binding hash of a client (user agent, address as text; NULL/0: unknown)
+// under the binding subkey of `key_id`.
+//
+// # Errors
+// `RT_STATUS_NULL_PARAMETER`, `RT_STATUS_TOKEN_UNKNOWN_KEY`, `RT_STATUS_INVALID_ARGUMENT`
+// and `RT_STATUS_INVALID_UTF8` (address).
+//
+// # Safety
+// `keyring` live, the pairs readable, `out` writable for 8 bytes.
+rt_status rt_keyring_binding(const struct rt_keyring *keyring,
+                             uint8_t key_id,
+                             const uint8_t *user_agent,
+                             size_t user_agent_len,
+                             const uint8_t *ip,
+                             size_t ip_len,
+                             uint8_t *out);
+
+// Decodes record bytes into `*out`.
+//
+// # Errors
+// `RT_STATUS_NULL_PARAMETER` and the `RT_STATUS_RECORD_*` errors.
+//
+// # Safety
+// `bytes` readable for `len`, `out` writable.
+rt_status rt_record_decode(const uint8_t *bytes, size_t len, struct rt_record *out);
+
+// Encodes `*record` into its RT_RECORD_LEN bytes.
+//
+// # Errors
+// `RT_STATUS_NULL_PARAMETER`, `RT_STATUS_BUFFER_TOO_SMALL`, `RT_STATUS_INVALID_ARGUMENT`
+// (state or form out of range).
+//
+// # Safety
+// `record` readable, `out` writable for `out_cap`, `out_len` writable.
+rt_status rt_record_encode(const struct rt_record *record,
+                           uint8_t *out,
+                           size_t out_cap,
+                           size_t *out_len);
+
+// The pure engine decision (the rolling rules) on a record you hold: the verdict and the
+// binding comparison in `*out` (the view is the session after the decision), the token to
+// send in `token_out` when `out->has_token`, and when `*save` the record to store in
+// `record_out`, with compare-and-swap on the given record's version. No store, no deny list,
+// no cache: rt_sessions_begin/finish add those.
+//
+// # Errors
+// `RT_STATUS_NULL_PARAMETER`, `RT_STATUS_BUFFER_TOO_SMALL`, `RT_STATUS_INVALID_ARGUMENT`,
+// `RT_STATUS_POLICY_INVALID`, the `RT_STATUS_RECORD_*` and `RT_STATUS_TOKEN_*` parse errors.
+//
+// # Safety
+// `keyring` live, `policy` readable, every pair readable, outputs writable as documented.
+rt_status rt_decide(const struct rt_keyring *keyring,
+                    const struct rt_policy *policy,
+                    const uint8_t *record,
+                    size_t record_len,
+                    const uint8_t *token,
+                    size_t token_len,
+                    uint8_t kind_code,
+                    uint64_t now_ms,
+                    const uint8_t *user_agent,
+                    size_t user_agent_len,
+                    const uint8_t *ip,
+                    size_t ip_len,
+                    struct rt_outcome *out,
+                    uint8_t *token_out,
+                    size_t token_out_cap,
+                    size_t *token_out_len,
+                    bool *save,
+                    uint8_t *record_out,
+                    size_t record_out_cap,
+                    size_t *record_out_len);
 
 // Creates a façade over `keyring` and `policy` with an empty memory store. On success
 // `*out` owns it.

@@ -77,7 +77,8 @@ impl fmt::Debug for SessionView {
 }
 
 impl SessionView {
-    fn of_record(r: &Record) -> SessionView {
+    /// The view of a stored session.
+    pub fn of_record(r: &Record) -> SessionView {
         SessionView {
             session_id: r.session_id,
             log_id: log_id(&r.session_id),

@@ -52,7 +52,12 @@ pub(crate) struct OutBuf {
 
 impl OutBuf {
     /// Checks that `ptr` and `len_out` are non-NULL and that `cap >= need`.
-    pub(crate) fn new(ptr: *mut u8, cap: usize, len_out: *mut usize, need: usize) -> Result<OutBuf, rt_status> {
+    pub(crate) fn new(
+        ptr: *mut u8,
+        cap: usize,
+        len_out: *mut usize,
+        need: usize,
+    ) -> Result<OutBuf, rt_status> {
         if ptr.is_null() || len_out.is_null() {
             return Err(rt_status::NullParameter);
         }
@@ -92,5 +97,9 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T) -> Result<(), rt_status> {
 
 /// Checks that `out` is non-NULL before any work, so outputs are all-or-nothing.
 pub(crate) fn need<T>(out: *mut T) -> Result<(), rt_status> {
-    if out.is_null() { Err(rt_status::NullParameter) } else { Ok(()) }
+    if out.is_null() {
+        Err(rt_status::NullParameter)
+    } else {
+        Ok(())
+    }
 }

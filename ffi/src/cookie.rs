@@ -5,9 +5,9 @@ use std::ffi::{CStr, c_char};
 
 use rolltoken::cookie::{self, CookieConfig, SameSite};
 
+use crate::RT_MAX_SET_COOKIE_LEN;
 use crate::boundary::{self, OutBuf, guard, need, put};
 use crate::status::rt_status;
-use crate::RT_MAX_SET_COOKIE_LEN;
 
 /// SameSite=Lax (default): sent on same-site requests and top-level navigations.
 pub const RT_SAME_SITE_LAX: u8 = 0;
@@ -37,7 +37,11 @@ pub struct rt_cookie_config {
 
 impl rt_cookie_config {
     fn from_core(c: &CookieConfig<'static>) -> rt_cookie_config {
-        let name: &'static CStr = if c.name == cookie::DEFAULT_COOKIE_NAME { c"__Host-rolltoken" } else { c"rolltoken" };
+        let name: &'static CStr = if c.name == cookie::DEFAULT_COOKIE_NAME {
+            c"__Host-rolltoken"
+        } else {
+            c"rolltoken"
+        };
         rt_cookie_config {
             name: name.as_ptr(),
             path: c"/".as_ptr(),
@@ -54,16 +58,26 @@ impl rt_cookie_config {
             return Err(rt_status::NullParameter);
         }
         // SAFETY: non-NULL and NUL-terminated by contract.
-        let name = unsafe { CStr::from_ptr(self.name) }.to_str().map_err(|_| rt_status::InvalidUtf8)?;
+        let name = unsafe { CStr::from_ptr(self.name) }
+            .to_str()
+            .map_err(|_| rt_status::InvalidUtf8)?;
         // SAFETY: as above.
-        let path = unsafe { CStr::from_ptr(self.path) }.to_str().map_err(|_| rt_status::InvalidUtf8)?;
+        let path = unsafe { CStr::from_ptr(self.path) }
+            .to_str()
+            .map_err(|_| rt_status::InvalidUtf8)?;
         let same_site = match self.same_site {
             RT_SAME_SITE_LAX => SameSite::Lax,
             RT_SAME_SITE_STRICT => SameSite::Strict,
             RT_SAME_SITE_NONE => SameSite::None,
             _ => return Err(rt_status::InvalidArgument),
         };
-        let config = CookieConfig { name, path, secure: self.secure, http_only: self.http_only, same_site };
+        let config = CookieConfig {
+            name,
+            path,
+            secure: self.secure,
+            http_only: self.http_only,
+            same_site,
+        };
         config.validate()?;
         Ok(config)
     }
@@ -94,7 +108,12 @@ pub unsafe extern "C" fn rt_cookie_config_default(out: *mut rt_cookie_config) ->
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rt_cookie_config_insecure_local(out: *mut rt_cookie_config) -> rt_status {
     // SAFETY: `put` checks NULL.
-    guard(|| unsafe { put(out, rt_cookie_config::from_core(&CookieConfig::insecure_local())) })
+    guard(|| unsafe {
+        put(
+            out,
+            rt_cookie_config::from_core(&CookieConfig::insecure_local()),
+        )
+    })
 }
 
 /// Finds the cookie named `config->name` in the value of a `Cookie:` request header. When
@@ -162,7 +181,8 @@ pub unsafe extern "C" fn rt_set_cookie_write(
         // SAFETY: the caller's contract.
         let token = unsafe { boundary::bytes(token, token_len) }?;
         let value = std::str::from_utf8(token).map_err(|_| rt_status::CookieInvalidValue)?;
-        let need_len = cookie::set_cookie_len(&config, value.len(), max_age_secs).min(RT_MAX_SET_COOKIE_LEN);
+        let need_len =
+            cookie::set_cookie_len(&config, value.len(), max_age_secs).min(RT_MAX_SET_COOKIE_LEN);
         let buf = OutBuf::new(out, out_cap, out_len, need_len)?;
         let mut line = [0u8; RT_MAX_SET_COOKIE_LEN];
         let text = cookie::write_set_cookie(&mut line, &config, value, max_age_secs)?;

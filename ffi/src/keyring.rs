@@ -54,7 +54,9 @@ pub unsafe extern "C" fn rt_keyring_new(
             material.push(KeyMaterial::from_slice(*id, secret)?);
         }
         let keys = Keyring::new(&material, minting_id)?;
-        let handle = Box::new(rt_keyring { keys: Arc::new(keys) });
+        let handle = Box::new(rt_keyring {
+            keys: Arc::new(keys),
+        });
         // SAFETY: checked non-NULL above.
         unsafe { boundary::put(out, Box::into_raw(handle)) }
     })

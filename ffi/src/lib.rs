@@ -10,12 +10,14 @@ mod boundary;
 mod cookie;
 mod keyring;
 mod policy;
+mod primitives;
 mod sessions;
 mod status;
 
 pub use cookie::*;
 pub use keyring::*;
 pub use policy::*;
+pub use primitives::*;
 pub use sessions::*;
 pub use status::rt_status;
 
@@ -80,9 +82,15 @@ pub extern "C" fn rt_rule_name(rule: u8) -> *const c_char {
     // The core's names, made NUL-terminated once.
     static NAMES: OnceLock<Vec<(u8, CString)>> = OnceLock::new();
     let names = NAMES.get_or_init(|| {
-        Rule::ALL.iter().filter_map(|r| Some((*r as u8, CString::new(r.name()).ok()?))).collect()
+        Rule::ALL
+            .iter()
+            .filter_map(|r| Some((*r as u8, CString::new(r.name()).ok()?)))
+            .collect()
     });
-    names.iter().find(|(code, _)| *code == rule).map_or(c"unknown".as_ptr(), |(_, name)| name.as_ptr())
+    names
+        .iter()
+        .find(|(code, _)| *code == rule)
+        .map_or(c"unknown".as_ptr(), |(_, name)| name.as_ptr())
 }
 
 /// Writes the log id of a session id (16 lowercase hex characters and a NUL) into `out`.

@@ -120,7 +120,10 @@ impl rt_policy {
             anonymous: self.anonymous,
             grace: match self.grace_kind {
                 RT_GRACE_FIXED => Grace::Fixed { ms: self.grace_ms },
-                RT_GRACE_ADAPTIVE => Grace::Adaptive { min_ms: self.grace_min_ms, max_ms: self.grace_max_ms },
+                RT_GRACE_ADAPTIVE => Grace::Adaptive {
+                    min_ms: self.grace_min_ms,
+                    max_ms: self.grace_max_ms,
+                },
                 _ => return Err(bad),
             },
             span_cap: self.span_cap,

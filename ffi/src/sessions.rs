@@ -5,19 +5,21 @@ use std::ffi::c_char;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use rolltoken::engine::Kind;
 use rolltoken::keys::{BindingInput, Keyring};
 use rolltoken::record::{Record, RevokeReason};
-use rolltoken::sessions::{Finish, Outcome, Request, Sessions, Step};
+use rolltoken::sessions::{Finish, Outcome, Request, SessionView, Sessions, Step};
 use rolltoken::store::{MemoryDenyList, MemoryStore, Store, StoreError};
 use rolltoken::token::{SessionId, Subject, TokenError};
 use rolltoken::verdict::{Expiry, Verdict};
-use rolltoken::engine::Kind;
 
 use crate::boundary::{self, OutBuf, guard, need, put};
 use crate::keyring::rt_keyring;
 use crate::policy::rt_policy;
 use crate::status::rt_status;
-use crate::{RT_DENY_LIST_CAPACITY, RT_LOG_ID_LEN, RT_MAX_TOKEN_LEN, RT_MEMORY_STORE_CAPACITY, RT_RECORD_LEN};
+use crate::{
+    RT_DENY_LIST_CAPACITY, RT_LOG_ID_LEN, RT_MAX_TOKEN_LEN, RT_MEMORY_STORE_CAPACITY, RT_RECORD_LEN,
+};
 
 /// A page load: rolls the token.
 pub const RT_KIND_ADVANCE: u8 = 0;
@@ -42,7 +44,11 @@ pub const RT_REVOKE_UPGRADED_AT_LOGIN: u8 = 3;
 /// Revocation reason: revoked by the application (e.g. revoke all).
 pub const RT_REVOKE_ADMIN: u8 = 4;
 
-type Inner = Sessions<Arc<Keyring>, MemoryStore<RT_MEMORY_STORE_CAPACITY>, MemoryDenyList<RT_DENY_LIST_CAPACITY>>;
+type Inner = Sessions<
+    Arc<Keyring>,
+    MemoryStore<RT_MEMORY_STORE_CAPACITY>,
+    MemoryDenyList<RT_DENY_LIST_CAPACITY>,
+>;
 
 /// The request façade over a keyring, a policy, a fixed-capacity memory store
 /// (RT_MEMORY_STORE_CAPACITY sessions) and a deny list (RT_DENY_LIST_CAPACITY ids).
@@ -61,7 +67,9 @@ impl rt_sessions {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while locked cannot leave the façade half-updated (the core never panics
         // and its state changes are single assignments), so a poisoned lock is still usable.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -149,7 +157,11 @@ impl rt_outcome {
         self.has_session = true;
         self.session_id = sid.0;
         let id = rolltoken::log_id(sid);
-        for (dst, src) in self.log_id.iter_mut().zip(id.as_str().bytes().take(RT_LOG_ID_LEN)) {
+        for (dst, src) in self
+            .log_id
+            .iter_mut()
+            .zip(id.as_str().bytes().take(RT_LOG_ID_LEN))
+        {
             *dst = src as c_char;
         }
     }
@@ -171,10 +183,40 @@ impl rt_outcome {
         }
     }
 
+    /// The engine's decision, with the view of the session after it.
+    pub(crate) fn from_decision(
+        d: &rolltoken::engine::Decision,
+        after: &Record,
+        now: u64,
+    ) -> rt_outcome {
+        let mut out = rt_outcome::empty(now);
+        out.proceed = d.verdict.proceeds();
+        out.set_verdict(&d.verdict);
+        out.clear_cookie = d.verdict.clears_cookie();
+        out.has_token = d.token.is_some();
+        out.binding_user_agent = d.binding.user_agent;
+        out.binding_ip = d.binding.ip;
+        let view = SessionView::of_record(after);
+        out.set_session(&view.session_id);
+        out.subject = view.subject.0;
+        out.authenticated = view.authenticated;
+        out.counter = view.counter;
+        out.has_parent = view.parent.is_some();
+        out.parent = view.parent.unwrap_or_default().0;
+        out.expires_at = view.expires_at;
+        out.max_age_secs = view.max_age_secs(now);
+        out
+    }
+
     fn from_outcome(o: &Outcome, now: u64) -> rt_outcome {
         let mut out = rt_outcome::empty(now);
         match o {
-            Outcome::Proceed { view, token, verdict, binding } => {
+            Outcome::Proceed {
+                view,
+                token,
+                verdict,
+                binding,
+            } => {
                 out.proceed = true;
                 out.set_verdict(verdict);
                 out.has_token = token.is_some();
@@ -189,7 +231,11 @@ impl rt_outcome {
                 out.expires_at = view.expires_at;
                 out.max_age_secs = view.max_age_secs(now);
             }
-            Outcome::Reject { verdict, clear_cookie, event } => {
+            Outcome::Reject {
+                verdict,
+                clear_cookie,
+                event,
+            } => {
                 out.set_verdict(verdict);
                 out.clear_cookie = *clear_cookie;
                 out.binding_user_agent = event.binding.user_agent;
@@ -203,7 +249,10 @@ impl rt_outcome {
 
 /// 1 + the position of `x` in `all` (0 when absent).
 fn code<T: PartialEq + Copy>(all: &[T], x: T) -> u8 {
-    all.iter().position(|a| *a == x).and_then(|i| u8::try_from(i + 1).ok()).unwrap_or(0)
+    all.iter()
+        .position(|a| *a == x)
+        .and_then(|i| u8::try_from(i + 1).ok())
+        .unwrap_or(0)
 }
 
 /// A request's inputs, checked.
@@ -219,11 +268,17 @@ struct Req<'a> {
 impl Req<'_> {
     fn with<R>(&self, f: impl FnOnce(&Request<'_>) -> R) -> R {
         let binding = BindingInput::new(self.user_agent, self.ip);
-        f(&Request { cookie: self.cookie, kind: self.kind, now_ms: self.now, binding: &binding, new_session_id: self.new_id })
+        f(&Request {
+            cookie: self.cookie,
+            kind: self.kind,
+            now_ms: self.now,
+            binding: &binding,
+            new_session_id: self.new_id,
+        })
     }
 }
 
-fn kind(k: u8) -> Result<Kind, rt_status> {
+pub(crate) fn kind(k: u8) -> Result<Kind, rt_status> {
     match k {
         RT_KIND_ADVANCE => Ok(Kind::Advance),
         RT_KIND_READ => Ok(Kind::Read),
@@ -232,12 +287,14 @@ fn kind(k: u8) -> Result<Kind, rt_status> {
 }
 
 /// Parses an address given as text ("192.0.2.1", "2001:db8::1"); empty means none.
-fn ip(text: &[u8]) -> Result<Option<IpAddr>, rt_status> {
+pub(crate) fn parse_ip(text: &[u8]) -> Result<Option<IpAddr>, rt_status> {
     if text.is_empty() {
         return Ok(None);
     }
     let text = std::str::from_utf8(text).map_err(|_| rt_status::InvalidUtf8)?;
-    text.parse().map(Some).map_err(|_| rt_status::InvalidArgument)
+    text.parse()
+        .map(Some)
+        .map_err(|_| rt_status::InvalidArgument)
 }
 
 /// # Safety
@@ -271,7 +328,7 @@ unsafe fn req<'a>(
         kind: kind(kind_code)?,
         now: now_ms,
         user_agent,
-        ip: ip(ip_text)?,
+        ip: parse_ip(ip_text)?,
         new_id,
     })
 }
@@ -287,7 +344,12 @@ unsafe fn handle<'a>(s: *const rt_sessions) -> Result<&'a rt_sessions, rt_status
 ///
 /// # Safety
 /// `out` is writable; `token` was checked by OutBuf::new.
-unsafe fn emit(o: &Outcome, now: u64, out: *mut rt_outcome, token: &OutBuf) -> Result<(), rt_status> {
+unsafe fn emit(
+    o: &Outcome,
+    now: u64,
+    out: *mut rt_outcome,
+    token: &OutBuf,
+) -> Result<(), rt_status> {
     if let Outcome::Proceed { token: Some(t), .. } = o {
         // SAFETY: checked for RT_MAX_TOKEN_LEN bytes; a token is at most that long.
         unsafe { token.write(t.as_bytes()) };
@@ -316,9 +378,18 @@ pub unsafe extern "C" fn rt_sessions_new(
         // SAFETY: by contract a live keyring or NULL.
         let keys = unsafe { keyring.as_ref() }.ok_or(rt_status::NullParameter)?;
         // SAFETY: by contract an rt_policy or NULL.
-        let policy = unsafe { policy.as_ref() }.ok_or(rt_status::NullParameter)?.to_core()?;
-        let inner = Sessions::new(Arc::clone(&keys.keys), policy, MemoryStore::new(), MemoryDenyList::new())?;
-        let handle = Box::new(rt_sessions { inner: Mutex::new(inner) });
+        let policy = unsafe { policy.as_ref() }
+            .ok_or(rt_status::NullParameter)?
+            .to_core()?;
+        let inner = Sessions::new(
+            Arc::clone(&keys.keys),
+            policy,
+            MemoryStore::new(),
+            MemoryDenyList::new(),
+        )?;
+        let handle = Box::new(rt_sessions {
+            inner: Mutex::new(inner),
+        });
         // SAFETY: checked non-NULL.
         unsafe { put(out, Box::into_raw(handle)) }
     })
@@ -376,7 +447,19 @@ pub unsafe extern "C" fn rt_sessions_handle(
         // SAFETY: the caller's contract.
         let s = unsafe { handle(sessions) }?;
         // SAFETY: the caller's contract.
-        let r = unsafe { req(cookie, cookie_len, kind, now_ms, user_agent, user_agent_len, ip, ip_len, new_session_id) }?;
+        let r = unsafe {
+            req(
+                cookie,
+                cookie_len,
+                kind,
+                now_ms,
+                user_agent,
+                user_agent_len,
+                ip,
+                ip_len,
+                new_session_id,
+            )
+        }?;
         let o = r.with(|request| s.lock().handle(request));
         // SAFETY: checked above.
         unsafe { emit(&o, r.now, out, &token) }
@@ -421,7 +504,19 @@ pub unsafe extern "C" fn rt_sessions_begin(
         // SAFETY: the caller's contract.
         let s = unsafe { handle(sessions) }?;
         // SAFETY: the caller's contract.
-        let r = unsafe { req(cookie, cookie_len, kind, now_ms, user_agent, user_agent_len, ip, ip_len, new_session_id) }?;
+        let r = unsafe {
+            req(
+                cookie,
+                cookie_len,
+                kind,
+                now_ms,
+                user_agent,
+                user_agent_len,
+                ip,
+                ip_len,
+                new_session_id,
+            )
+        }?;
         match r.with(|request| s.lock().begin(request)) {
             Step::Done(o) => {
                 // SAFETY: checked above.
@@ -495,10 +590,26 @@ pub unsafe extern "C" fn rt_sessions_finish(
         // SAFETY: the caller's contract.
         let s = unsafe { handle(sessions) }?;
         // SAFETY: the caller's contract.
-        let r = unsafe { req(cookie, cookie_len, kind, now_ms, user_agent, user_agent_len, ip, ip_len, std::ptr::null()) }?;
+        let r = unsafe {
+            req(
+                cookie,
+                cookie_len,
+                kind,
+                now_ms,
+                user_agent,
+                user_agent_len,
+                ip,
+                ip_len,
+                std::ptr::null(),
+            )
+        }?;
         // SAFETY: the caller's contract.
         let bytes = unsafe { boundary::bytes(record, record_len) }?;
-        let loaded = if bytes.is_empty() { Ok(None) } else { Record::decode(bytes).map(Some).map_err(StoreError::from) };
+        let loaded = if bytes.is_empty() {
+            Ok(None)
+        } else {
+            Record::decode(bytes).map(Some).map_err(StoreError::from)
+        };
         let finish = r.with(|request| {
             let mut inner = s.lock();
             match inner.begin(request) {
@@ -513,7 +624,11 @@ pub unsafe extern "C" fn rt_sessions_finish(
                     put(next, RT_NEXT_DONE)?;
                     emit(&o, r.now, out, &token)
                 }
-                Finish::Save { record, expected_version: v, outcome } => {
+                Finish::Save {
+                    record,
+                    expected_version: v,
+                    outcome,
+                } => {
                     saved.write(&record.encode());
                     put(expected_version, v)?;
                     put(next, RT_NEXT_SAVE)?;
@@ -552,8 +667,24 @@ pub unsafe extern "C" fn rt_sessions_store_failed(
         // SAFETY: the caller's contract.
         let s = unsafe { handle(sessions) }?;
         // SAFETY: the caller's contract.
-        let r = unsafe { req(cookie, cookie_len, RT_KIND_READ, now_ms, std::ptr::null(), 0, std::ptr::null(), 0, std::ptr::null()) }?;
-        let error = if conflict { StoreError::Conflict } else { StoreError::Unavailable };
+        let r = unsafe {
+            req(
+                cookie,
+                cookie_len,
+                RT_KIND_READ,
+                now_ms,
+                std::ptr::null(),
+                0,
+                std::ptr::null(),
+                0,
+                std::ptr::null(),
+            )
+        }?;
+        let error = if conflict {
+            StoreError::Conflict
+        } else {
+            StoreError::Unavailable
+        };
         let o = r.with(|request| {
             let inner = s.lock();
             match inner.begin(request) {
@@ -600,14 +731,28 @@ pub unsafe extern "C" fn rt_sessions_login(
         // SAFETY: the caller's contract.
         let s = unsafe { handle(sessions) }?;
         // SAFETY: the caller's contract.
-        let r = unsafe { req(current_cookie, current_cookie_len, RT_KIND_ADVANCE, now_ms, user_agent, user_agent_len, ip, ip_len, new_session_id) }?;
+        let r = unsafe {
+            req(
+                current_cookie,
+                current_cookie_len,
+                RT_KIND_ADVANCE,
+                now_ms,
+                user_agent,
+                user_agent_len,
+                ip,
+                ip_len,
+                new_session_id,
+            )
+        }?;
         if new_session_id.is_null() {
             return Err(rt_status::NullParameter);
         }
         // SAFETY: 16 readable bytes by contract.
         let subject = unsafe { boundary::array::<16>(subject) }?;
         let binding = BindingInput::new(r.user_agent, r.ip);
-        let login = s.lock().login(r.cookie, r.new_id, subject, r.now, &binding)?;
+        let login = s
+            .lock()
+            .login(r.cookie, r.new_id, subject, r.now, &binding)?;
         let o = Outcome::Proceed {
             view: login.view,
             token: Some(login.token),
@@ -662,14 +807,28 @@ pub unsafe extern "C" fn rt_sessions_plan_login(
         // SAFETY: the caller's contract.
         let s = unsafe { handle(sessions) }?;
         // SAFETY: the caller's contract.
-        let r = unsafe { req(current_cookie, current_cookie_len, RT_KIND_ADVANCE, now_ms, user_agent, user_agent_len, ip, ip_len, new_session_id) }?;
+        let r = unsafe {
+            req(
+                current_cookie,
+                current_cookie_len,
+                RT_KIND_ADVANCE,
+                now_ms,
+                user_agent,
+                user_agent_len,
+                ip,
+                ip_len,
+                new_session_id,
+            )
+        }?;
         if new_session_id.is_null() {
             return Err(rt_status::NullParameter);
         }
         // SAFETY: 16 readable bytes by contract.
         let subject = unsafe { boundary::array::<16>(subject) }?;
         let binding = BindingInput::new(r.user_agent, r.ip);
-        let plan = s.lock().plan_login(r.cookie, r.new_id, subject, r.now, &binding)?;
+        let plan = s
+            .lock()
+            .plan_login(r.cookie, r.new_id, subject, r.now, &binding)?;
         let o = Outcome::Proceed {
             view: plan.login.view,
             token: Some(plan.login.token),

@@ -1,12 +1,12 @@
 //! The one status enum every C call returns, and the mapping from the core's errors.
 
+use rolltoken::Error;
 use rolltoken::cookie::CookieError;
 use rolltoken::keys::KeyError;
 use rolltoken::policy::PolicyError;
 use rolltoken::record::RecordError;
 use rolltoken::store::StoreError;
 use rolltoken::token::TokenError;
-use rolltoken::Error;
 
 /// The result of every call. `RT_STATUS_OK` is 0; the numeric values are stable ABI.
 /// Groups: 1–9 the call itself, 100s keys and policy, 200s tokens, 300s records,
