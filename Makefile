@@ -4,14 +4,17 @@ SHELL := bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all demo test setup lint test-rust deps no-panic vectors fmt help
+.PHONY: all demo test setup lint test-rust deps no-panic icount bench vectors fmt help ffi header test-c test-go install
 
 all: test
 
 help:
 	@echo "make demo     run the walkthrough demo (one session, verdict by verdict)"
 	@echo "make test     every check: format, clippy, Rust tests, golden vectors, deps, no-panic proof"
+	@echo "make bench    run the criterion benches (peers in the same groups)"
 	@echo "make vectors  regenerate vectors/rolltoken-v1.json from the core"
+	@echo "make header   regenerate include/rolltoken.h from ffi/ (cbindgen)"
+	@echo "make install  install the C library, header and rolltoken.pc under PREFIX (default /usr/local)"
 	@echo "make fmt      format the Rust sources"
 
 # What the machine needs; the project's machines come with stable Rust (rustup), clippy
@@ -25,7 +28,7 @@ setup:
 demo: setup
 	$(CARGO) run --quiet --locked -p rolltoken --example walkthrough
 
-test: setup lint test-rust deps no-panic
+test: setup lint test-rust deps no-panic icount test-c test-go
 	@echo "make test: every check passed"
 
 lint:
@@ -41,11 +44,40 @@ test-rust:
 deps:
 	bash checks/deps.sh
 
+# Instructions per operation under callgrind (deterministic): fails on a >10% regression over
+# benches/instructions.json. The criterion benches also run once each in test mode.
+icount:
+	bash benches/icount.sh
+	$(CARGO) test --quiet --locked -p rolltoken-benches --benches
+
+bench:
+	$(CARGO) bench --locked -p rolltoken-benches
+
 no-panic:
 	bash checks/no-panic/run.sh
 
 vectors:
 	$(CARGO) run --quiet --locked -p rolltoken-vectors
+
+# The C library (static and shared), release and debug, for the C and Go tests.
+ffi:
+	$(CARGO) build --locked -p rolltoken-ffi
+	$(CARGO) build --locked --release -p rolltoken-ffi
+
+header:
+	ROLLTOKEN_BLESS=1 $(CARGO) test --quiet --locked -p rolltoken-ffi --test header
+
+# C tests under ASan/UBSan and valgrind, the README's C example, the gateway example.
+test-c: ffi
+	bash ffi/tests/c/run.sh
+
+# go vet and go test -race in go/ (installs Go from Debian if the machine has none).
+test-go: ffi
+	bash go/run-tests.sh
+
+PREFIX ?= /usr/local
+install:
+	bash ffi/install.sh "$(PREFIX)"
 
 fmt:
 	$(CARGO) fmt --all

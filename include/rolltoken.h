@@ -5,9 +5,10 @@
  *  - returns an rt_status; RT_STATUS_OK is 0. rt_status_str() names any status.
  *  - inputs first, outputs last; outputs are written only when the call returns RT_STATUS_OK.
  *  - a byte input is (pointer, length); a NULL pointer is allowed only with length 0.
- *  - byte outputs go to caller buffers (pointer, capacity, *written length); a buffer shorter
- *    than the published maximum (RT_MAX_TOKEN_LEN, RT_RECORD_LEN, RT_MAX_SET_COOKIE_LEN) is
- *    RT_STATUS_BUFFER_TOO_SMALL, checked before any state changes.
+ *  - byte outputs go to caller buffers (pointer, capacity, *written length). Token and record
+ *    buffers shorter than RT_MAX_TOKEN_LEN / RT_RECORD_LEN are RT_STATUS_BUFFER_TOO_SMALL,
+ *    checked before any state changes; the Set-Cookie writers need only the exact length
+ *    (RT_MAX_SET_COOKIE_LEN always suffices).
  *  - no function allocates except the *_new constructors; each handle is freed by its *_free,
  *    and *_free(NULL) does nothing.
  *  - no panic crosses the boundary: an internal fault returns RT_STATUS_PANIC.
@@ -425,6 +426,13 @@ const char *rt_status_str(uint32_t status);
 // give "unknown". Static; never NULL; do not free. Thread-safe.
 const char *rt_rule_name(uint8_t rule);
 
+// The snake_case name of an rt_outcome's `detail` for its rule: the revocation reason
+// ("logout", "reuse", "upgraded_at_login", "admin") for "revoked", the limit ("absolute",
+// "idle", "counter_exhausted") for "expired", the token error ("bad_tag", ...) for
+// "malformed"; "none" when the rule has no detail, "unknown" for codes out of range. Static;
+// never NULL; do not free. Thread-safe.
+const char *rt_detail_name(uint8_t rule, uint8_t detail);
+
 // Writes the log id of a session id (16 lowercase hex characters and a NUL) into `out`.
 // `session_id` must point to 16 bytes, `out` to 17 writable bytes.
 //
@@ -703,7 +711,8 @@ void rt_sessions_free(struct rt_sessions *sessions);
 // save). `cookie` is the session cookie's value (NULL/0: none), `kind` RT_KIND_ADVANCE or
 // RT_KIND_READ, `user_agent` the User-Agent header, `ip` the client address as text (NULL/0:
 // unknown), `new_session_id` 16 fresh random bytes (used only to start an anonymous
-// session; NULL: zeros, so pass them whenever anonymous sessions are on). `token_out` needs
+// session; NULL is fine when anonymous sessions are off, and RT_STATUS_NULL_PARAMETER when
+// one would be started). `token_out` needs
 // RT_MAX_TOKEN_LEN bytes; when `out->has_token` the token is written there: send it as the
 // cookie (rt_set_cookie_write).
 //

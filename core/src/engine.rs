@@ -77,7 +77,7 @@ pub fn decide(
     client: &BindingInput<'_>,
     now_ms: u64,
 ) -> Decision {
-    let binding = evidence(keys, record, client);
+    let (binding, hashed) = evidence(keys, record, client);
     let refuse = |verdict| Decision {
         verdict,
         binding,
@@ -149,7 +149,15 @@ pub fn decide(
             Verdict::Current
         }
         (Position::Current, Kind::Advance) => {
-            return advance(keys, policy, next, client, now_ms, Verdict::Fresh, binding);
+            return advance(
+                keys,
+                policy,
+                next,
+                (client, hashed),
+                now_ms,
+                Verdict::Fresh,
+                binding,
+            );
         }
         (Position::Stale(behind), Kind::Read) => Verdict::ConcurrentInGrace { behind },
         (Position::AfterWindow(_), Kind::Read) => behind_verdict,
@@ -189,7 +197,7 @@ pub fn decide(
                     keys,
                     policy,
                     next,
-                    client,
+                    (client, hashed),
                     now_ms,
                     Verdict::StoreBehind { ahead },
                     binding,
@@ -212,11 +220,16 @@ pub fn decide(
 }
 
 /// The request's binding compared with the session's last advancing request, under the key
-/// that hash was made with.
-fn evidence(keys: &Keyring, record: &Record, client: &BindingInput<'_>) -> BindingMatch {
+/// that hash was made with; also the hash itself (with its key id), so an advance under the
+/// same key does not hash the client twice.
+fn evidence(
+    keys: &Keyring,
+    record: &Record,
+    client: &BindingInput<'_>,
+) -> (BindingMatch, Option<(u8, Binding)>) {
     match keys.binding(record.binding_key_id, client) {
-        Some(b) => b.compare(&record.binding),
-        None => BindingMatch::NONE,
+        Some(b) => (b.compare(&record.binding), Some((record.binding_key_id, b))),
+        None => (BindingMatch::NONE, None),
     }
 }
 
@@ -315,7 +328,7 @@ fn advance(
     keys: &Keyring,
     policy: &Policy,
     mut next: Record,
-    client: &BindingInput<'_>,
+    (client, hashed): (&BindingInput<'_>, Option<(u8, Binding)>),
     now_ms: u64,
     verdict: Verdict,
     binding: BindingMatch,
@@ -350,7 +363,10 @@ fn advance(
     next.lateness_ms = next.lateness_ms.saturating_sub(next.lateness_ms / 8);
     let kid = keys.minting_id();
     next.binding_key_id = kid;
-    next.binding = keys.binding(kid, client).unwrap_or_default();
+    next.binding = match hashed {
+        Some((hashed_kid, b)) if hashed_kid == kid => b,
+        _ => keys.binding(kid, client).unwrap_or_default(),
+    };
     let token = mint(keys, &next, kid);
     Decision {
         verdict,

@@ -113,7 +113,9 @@ impl SessionView {
 pub struct Event {
     /// The rule that refused the request.
     pub verdict: Verdict,
-    /// The session, if the cookie named one.
+    /// The session the cookie named, if any (its `Debug` prints only the log id).
+    pub session_id: Option<SessionId>,
+    /// The session's log id: log this, never the token.
     pub log_id: Option<LogId>,
     /// When (ms).
     pub at_ms: u64,
@@ -162,11 +164,9 @@ impl Outcome {
 pub struct LoginPlan {
     /// The new session's record, to insert.
     pub record: Record,
-    /// An authenticated session the current cookie named, to revoke (upgraded at login).
+    /// An authenticated session the current cookie named, to revoke (upgraded at login); it
+    /// may no longer be stored, which is fine.
     pub retire: Option<SessionId>,
-    /// Whether the parent came from a verified token (a compact one is verified only by
-    /// finding its record).
-    pub parent_verified: bool,
     /// The token and the view of the new session.
     pub login: Login,
 }
@@ -570,14 +570,9 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         now_ms: u64,
         client: &BindingInput<'_>,
     ) -> Result<Login, Error> {
-        let mut plan = self.plan_login(current_cookie, new_id, subject, now_ms, client)?;
+        let plan = self.plan_login(current_cookie, new_id, subject, now_ms, client)?;
         if let Some(old) = plan.retire {
-            let found = self.revoke(&old, RevokeReason::UpgradedAtLogin, now_ms)?;
-            // A compact cookie is not verified before its record is found: link only real ones.
-            if !found && plan.record.parent == Some(old) && !plan.parent_verified {
-                plan.record.parent = None;
-                plan.login.view.parent = None;
-            }
+            self.revoke(&old, RevokeReason::UpgradedAtLogin, now_ms)?;
         }
         self.store.save(&plan.record, None, now_ms)?;
         Ok(plan.login)
@@ -602,21 +597,23 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         if subject.is_anonymous() {
             return Err(Error::AnonymousSubject);
         }
-        let (parent, retire, parent_verified) = match current_cookie.map(token::parse) {
+        // The parent is a log-join hint: a compact cookie's id is linked without a store lookup
+        // (it only ever travels inside tokens, so it names a session this browser held).
+        let (parent, retire) = match current_cookie.map(token::parse) {
             Some(Ok(Parsed::Full(full))) => match full.verify(self.keys()) {
                 Ok(c) if !c.authenticated => {
                     // Best effort: an anonymous id carries no authority, so a full deny list
                     // does not block the login.
                     let _ = self.deny.deny(&c.session_id, c.expires_at, now_ms);
-                    (Some(c.session_id), None, true)
+                    (Some(c.session_id), None)
                 }
-                Ok(c) => (Some(c.session_id), Some(c.session_id), true),
-                Err(_) => (None, None, false),
+                Ok(c) => (Some(c.session_id), Some(c.session_id)),
+                Err(_) => (None, None),
             },
             Some(Ok(Parsed::Compact(c))) if self.keys().contains(c.key_id()) => {
-                (Some(c.session_id()), Some(c.session_id()), false)
+                (Some(c.session_id()), Some(c.session_id()))
             }
-            _ => (None, None, false),
+            _ => (None, None),
         };
         let kid = self.keys().minting_id();
         let binding = self.keys().binding(kid, client).unwrap_or_default();
@@ -637,7 +634,6 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         Ok(LoginPlan {
             record,
             retire,
-            parent_verified,
             login: Login { token, view },
         })
     }
@@ -752,6 +748,7 @@ fn reject(verdict: Verdict, sid: Option<SessionId>, now: u64, binding: BindingMa
         clear_cookie: verdict.clears_cookie(),
         event: Event {
             verdict,
+            session_id: sid,
             log_id: sid.as_ref().map(log_id),
             at_ms: now,
             binding,

@@ -24,7 +24,9 @@ pub use status::rt_status;
 use std::ffi::{CString, c_char};
 use std::sync::OnceLock;
 
-use rolltoken::verdict::Rule;
+use rolltoken::record::RevokeReason;
+use rolltoken::token::TokenError;
+use rolltoken::verdict::{Expiry, Rule};
 
 /// Length of a session id in bytes.
 pub const RT_SESSION_ID_LEN: usize = 16;
@@ -91,6 +93,43 @@ pub extern "C" fn rt_rule_name(rule: u8) -> *const c_char {
         .iter()
         .find(|(code, _)| *code == rule)
         .map_or(c"unknown".as_ptr(), |(_, name)| name.as_ptr())
+}
+
+/// The snake_case name of an rt_outcome's `detail` for its rule: the revocation reason
+/// ("logout", "reuse", "upgraded_at_login", "admin") for "revoked", the limit ("absolute",
+/// "idle", "counter_exhausted") for "expired", the token error ("bad_tag", ...) for
+/// "malformed"; "none" when the rule has no detail, "unknown" for codes out of range. Static;
+/// never NULL; do not free. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_detail_name(rule: u8, detail: u8) -> *const c_char {
+    static NAMES: OnceLock<Vec<(u8, u8, CString)>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let mut all = Vec::new();
+        let mut add = |rule: Rule, names: &mut dyn Iterator<Item = &'static str>| {
+            for (i, name) in names.enumerate() {
+                if let (Ok(code), Ok(name)) = (u8::try_from(i + 1), CString::new(name)) {
+                    all.push((rule as u8, code, name));
+                }
+            }
+        };
+        add(
+            Rule::Revoked,
+            &mut RevokeReason::ALL.iter().map(|r| r.name()),
+        );
+        add(Rule::Expired, &mut Expiry::ALL.iter().map(|e| e.name()));
+        add(
+            Rule::Malformed,
+            &mut TokenError::ALL.iter().map(|e| e.name()),
+        );
+        all
+    });
+    if detail == 0 {
+        return c"none".as_ptr();
+    }
+    names
+        .iter()
+        .find(|(r, d, _)| *r == rule && *d == detail)
+        .map_or(c"unknown".as_ptr(), |(_, _, name)| name.as_ptr())
 }
 
 /// Writes the log id of a session id (16 lowercase hex characters and a NUL) into `out`.

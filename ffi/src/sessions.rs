@@ -236,6 +236,9 @@ impl rt_outcome {
                 clear_cookie,
                 event,
             } => {
+                if let Some(sid) = &event.session_id {
+                    out.set_session(sid);
+                }
                 out.set_verdict(verdict);
                 out.clear_cookie = *clear_cookie;
                 out.binding_user_agent = event.binding.user_agent;
@@ -257,6 +260,8 @@ fn code<T: PartialEq + Copy>(all: &[T], x: T) -> u8 {
 
 /// A request's inputs, checked.
 struct Req<'a> {
+    /// False when the caller passed NULL for the new session id.
+    id_given: bool,
     cookie: Option<&'a [u8]>,
     kind: Kind,
     now: u64,
@@ -317,6 +322,7 @@ unsafe fn req<'a>(
     let user_agent = unsafe { boundary::bytes(user_agent, user_agent_len) }?;
     // SAFETY: as above.
     let ip_text = unsafe { boundary::bytes(ip_text, ip_len) }?;
+    let id_given = !new_id.is_null();
     let new_id = if new_id.is_null() {
         [0; 16]
     } else {
@@ -324,6 +330,7 @@ unsafe fn req<'a>(
         unsafe { boundary::array::<16>(new_id) }?
     };
     Ok(Req {
+        id_given,
         cookie: (!cookie.is_empty()).then_some(cookie),
         kind: kind(kind_code)?,
         now: now_ms,
@@ -338,6 +345,16 @@ unsafe fn req<'a>(
 unsafe fn handle<'a>(s: *const rt_sessions) -> Result<&'a rt_sessions, rt_status> {
     // SAFETY: by contract a live handle from rt_sessions_new, or NULL.
     unsafe { s.as_ref() }.ok_or(rt_status::NullParameter)
+}
+
+/// A new anonymous session needs the caller's random id: refuse to mint one from NULL (every
+/// visitor would share the all-zero id). Anonymous sessions are not stored, so refusing here
+/// changes no state.
+fn check_new_id(r: &Req<'_>, o: &Outcome) -> Result<(), rt_status> {
+    if !r.id_given && o.verdict() == Verdict::NewAnonymous {
+        return Err(rt_status::NullParameter);
+    }
+    Ok(())
 }
 
 /// Writes an outcome and its token (the buffer was checked up front).
@@ -412,7 +429,8 @@ pub unsafe extern "C" fn rt_sessions_free(sessions: *mut rt_sessions) {
 /// save). `cookie` is the session cookie's value (NULL/0: none), `kind` RT_KIND_ADVANCE or
 /// RT_KIND_READ, `user_agent` the User-Agent header, `ip` the client address as text (NULL/0:
 /// unknown), `new_session_id` 16 fresh random bytes (used only to start an anonymous
-/// session; NULL: zeros, so pass them whenever anonymous sessions are on). `token_out` needs
+/// session; NULL is fine when anonymous sessions are off, and RT_STATUS_NULL_PARAMETER when
+/// one would be started). `token_out` needs
 /// RT_MAX_TOKEN_LEN bytes; when `out->has_token` the token is written there: send it as the
 /// cookie (rt_set_cookie_write).
 ///
@@ -461,6 +479,7 @@ pub unsafe extern "C" fn rt_sessions_handle(
             )
         }?;
         let o = r.with(|request| s.lock().handle(request));
+        check_new_id(&r, &o)?;
         // SAFETY: checked above.
         unsafe { emit(&o, r.now, out, &token) }
     })
@@ -519,6 +538,7 @@ pub unsafe extern "C" fn rt_sessions_begin(
         }?;
         match r.with(|request| s.lock().begin(request)) {
             Step::Done(o) => {
+                check_new_id(&r, &o)?;
                 // SAFETY: checked above.
                 unsafe {
                     put(needs_record, false)?;

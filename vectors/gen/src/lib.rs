@@ -14,6 +14,7 @@ mod keys;
 mod records;
 mod sequences;
 mod sessions;
+pub mod text;
 mod tokens;
 
 use std::collections::BTreeSet;

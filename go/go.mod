@@ -1,0 +1,3 @@
+module rolltoken.example/go
+
+go 1.19
