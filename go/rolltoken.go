@@ -1087,3 +1087,26 @@ func wipe(b []byte) {
 		b[i] = 0
 	}
 }
+
+// FetchHeaders are the request headers that decide whether a request advances the chain.
+// An empty field means the header is absent.
+type FetchHeaders struct {
+	Method       string // the request method
+	SecFetchMode string // Sec-Fetch-Mode
+	SecFetchSite string // Sec-Fetch-Site
+	SecPurpose   string // Sec-Purpose
+	Purpose      string // Purpose
+	Accept       string // Accept
+}
+
+// RequestKind says whether a request advances (a top-level navigation from this site) or
+// reads (API calls, cross-site navigations, prefetches), by the core's rules
+// (rt_request_kind): Sec-Fetch-Mode first, else a GET whose Accept leads with text/html.
+func RequestKind(h FetchHeaders) Kind {
+	b := func(s string) []byte { return []byte(s) }
+	method, mode, site, sp, p, accept := b(h.Method), b(h.SecFetchMode), b(h.SecFetchSite), b(h.SecPurpose), b(h.Purpose), b(h.Accept)
+	var kind C.uint8_t
+	mustOK(C.rt_request_kind(bptr(method), blen(method), bptr(mode), blen(mode), bptr(site), blen(site),
+		bptr(sp), blen(sp), bptr(p), blen(p), bptr(accept), blen(accept), &kind), "rt_request_kind")
+	return Kind(kind)
+}

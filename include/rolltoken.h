@@ -965,6 +965,30 @@ rt_status rt_sessions_load_record(const struct rt_sessions *sessions,
                                   size_t *record_out_len,
                                   bool *found);
 
+// Whether a request advances (RT_KIND_ADVANCE: a top-level navigation from this site) or
+// reads (RT_KIND_READ: API calls, cross-site navigations, prefetches), from its headers; each
+// header is (pointer, length) with NULL/0 meaning absent. The rules are the core's
+// (`rolltoken::fetch`): Sec-Fetch-Mode first, else a GET whose Accept leads with text/html.
+//
+// # Errors
+// `RT_STATUS_NULL_PARAMETER`.
+//
+// # Safety
+// Every pair is readable; `kind_out` is writable.
+rt_status rt_request_kind(const uint8_t *method,
+                          size_t method_len,
+                          const uint8_t *sec_fetch_mode,
+                          size_t sec_fetch_mode_len,
+                          const uint8_t *sec_fetch_site,
+                          size_t sec_fetch_site_len,
+                          const uint8_t *sec_purpose,
+                          size_t sec_purpose_len,
+                          const uint8_t *purpose,
+                          size_t purpose_len,
+                          const uint8_t *accept,
+                          size_t accept_len,
+                          uint8_t *kind_out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

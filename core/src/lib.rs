@@ -16,6 +16,7 @@
 //! - [`record`]: the fixed-size binary session record the caller stores.
 //! - [`engine`]: the rolling rules (`advance`, `verify`) as a pure decision over a record.
 //! - [`store`]: the [`store::Store`] and [`store::DenyList`] traits and their fixed-capacity defaults.
+//! - [`fetch`]: which requests advance (page loads) and which only read, from their headers.
 //! - [`sessions`]: the request façade (strict, cached and anonymous modes, login, logout).
 //! - [`cookie`]: `Cookie:` header lookup and `Set-Cookie` writers into caller buffers.
 //!
@@ -57,6 +58,7 @@
 pub mod cookie;
 pub mod engine;
 pub mod error;
+pub mod fetch;
 pub mod keys;
 pub mod policy;
 pub mod record;

@@ -1050,3 +1050,56 @@ pub unsafe extern "C" fn rt_sessions_load_record(
         }
     })
 }
+
+/// Whether a request advances (RT_KIND_ADVANCE: a top-level navigation from this site) or
+/// reads (RT_KIND_READ: API calls, cross-site navigations, prefetches), from its headers; each
+/// header is (pointer, length) with NULL/0 meaning absent. The rules are the core's
+/// (`rolltoken::fetch`): Sec-Fetch-Mode first, else a GET whose Accept leads with text/html.
+///
+/// # Errors
+/// `RT_STATUS_NULL_PARAMETER`.
+///
+/// # Safety
+/// Every pair is readable; `kind_out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rt_request_kind(
+    method: *const u8,
+    method_len: usize,
+    sec_fetch_mode: *const u8,
+    sec_fetch_mode_len: usize,
+    sec_fetch_site: *const u8,
+    sec_fetch_site_len: usize,
+    sec_purpose: *const u8,
+    sec_purpose_len: usize,
+    purpose: *const u8,
+    purpose_len: usize,
+    accept: *const u8,
+    accept_len: usize,
+    kind_out: *mut u8,
+) -> rt_status {
+    guard(|| {
+        need(kind_out)?;
+        let header = |p: *const u8, len: usize| -> Result<Option<&[u8]>, rt_status> {
+            if p.is_null() && len == 0 {
+                return Ok(None);
+            }
+            // SAFETY: each pair is readable by contract.
+            unsafe { boundary::bytes(p, len) }.map(Some)
+        };
+        let headers = rolltoken::fetch::FetchHeaders {
+            // SAFETY: as above.
+            method: unsafe { boundary::bytes(method, method_len) }?,
+            sec_fetch_mode: header(sec_fetch_mode, sec_fetch_mode_len)?,
+            sec_fetch_site: header(sec_fetch_site, sec_fetch_site_len)?,
+            sec_purpose: header(sec_purpose, sec_purpose_len)?,
+            purpose: header(purpose, purpose_len)?,
+            accept: header(accept, accept_len)?,
+        };
+        let kind = match rolltoken::fetch::kind_of(&headers) {
+            Kind::Advance => RT_KIND_ADVANCE,
+            Kind::Read => RT_KIND_READ,
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { put(kind_out, kind) }
+    })
+}

@@ -1340,6 +1340,28 @@ pub extern "C" fn rtnp_memory_deny_list(
 // cookie
 // ---------------------------------------------------------------------------------------------
 
+/// `fetch::kind_of`: six header values from parameter bytes (length 0xff = absent).
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub extern "C" fn rtnp_fetch_kind(headers: &[[u8; 64]; 6], lens: &[usize; 6]) -> u32 {
+    let h = |i: usize| -> Option<&[u8]> {
+        let (bytes, len) = (headers.get(i)?, *lens.get(i)?);
+        (len != 0xff).then(|| clamp(bytes, len))
+    };
+    let fetch = rolltoken::fetch::FetchHeaders {
+        method: h(0).unwrap_or(&[]),
+        sec_fetch_mode: h(1),
+        sec_fetch_site: h(2),
+        sec_purpose: h(3),
+        purpose: h(4),
+        accept: h(5),
+    };
+    match rolltoken::fetch::kind_of(&fetch) {
+        Kind::Advance => 1,
+        Kind::Read => 2,
+    }
+}
+
 /// `cookie::find_cookie` and `cookie::find_cookie_str` (header may exceed the maximum length).
 #[allow(unsafe_code)]
 #[unsafe(no_mangle)]

@@ -1697,6 +1697,35 @@ done:
     rt_keyring_free(k);
 }
 
+static uint8_t request_kind(const char *method, const char *mode, const char *site, const char *sec_purpose,
+                            const char *accept)
+{
+    uint8_t kind = 0xff;
+#define HDR(h) (const uint8_t *)(h), ((h) ? strlen(h) : 0)
+    CHECK_STATUS(rt_request_kind(HDR(method), HDR(mode), HDR(site), HDR(sec_purpose), NULL, 0, HDR(accept), &kind),
+                 RT_STATUS_OK);
+#undef HDR
+    return kind;
+}
+
+static void test_request_kind(void)
+{
+    WHERE("rt_request_kind");
+    CHECK(request_kind("GET", "navigate", "same-origin", NULL, NULL) == RT_KIND_ADVANCE);
+    CHECK(request_kind("GET", "navigate", "none", NULL, NULL) == RT_KIND_ADVANCE);
+    CHECK(request_kind("GET", "navigate", "cross-site", NULL, NULL) == RT_KIND_READ);
+    CHECK(request_kind("GET", "cors", "same-origin", NULL, "text/html") == RT_KIND_READ);
+    CHECK(request_kind("GET", "navigate", "same-origin", "prefetch", NULL) == RT_KIND_READ);
+    CHECK(request_kind("GET", NULL, NULL, NULL, "text/html,application/xhtml+xml") == RT_KIND_ADVANCE);
+    CHECK(request_kind("GET", NULL, NULL, NULL, "*/*") == RT_KIND_READ);
+    CHECK(request_kind("POST", NULL, NULL, NULL, "text/html") == RT_KIND_READ);
+    uint8_t kind = 0xff;
+    CHECK_STATUS(rt_request_kind((const uint8_t *)"GET", 3, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL),
+                 RT_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(rt_request_kind(NULL, 3, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, &kind), RT_STATUS_NULL_PARAMETER);
+    CHECK(kind == 0xff);
+}
+
 int main(void)
 {
     test_names();
@@ -1711,5 +1740,6 @@ int main(void)
     test_store_full();
     test_request_flow();
     test_store_free_flow();
+    test_request_kind();
     return harness_finish("test_api");
 }
