@@ -1018,6 +1018,25 @@ func (s *Sessions) RevokeAll(subject [16]byte, nowMs uint64) (int, error) {
 	return int(n), nil
 }
 
+// Deny puts sessionID on this Sessions' deny list until untilMs: how revocations made by
+// other processes reach a cached-mode server inside the fresh window. Publish
+// max(now, the record's last advance) + FreshMs + the core's 60 s clock-skew allowance with
+// each revocation and feed it to every process; a revocation that never arrives stays usable
+// from the cache for at most the fresh window. A full deny list drops nothing: the cache is
+// bypassed until untilMs. A zero nowMs means time.Now().
+//
+// Errors: ErrClosed.
+func (s *Sessions) Deny(sessionID [SessionIDLen]byte, untilMs, nowMs uint64) error {
+	sp, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	st := C.rt_sessions_deny(sp, bptr(sessionID[:]), C.uint64_t(untilMs), C.uint64_t(nowOr(nowMs)))
+	runtime.KeepAlive(s)
+	return statusError(st)
+}
+
 // LoadRecord returns the memory store's record of sessionID (RecordLen bytes; decode it
 // with DecodeRecord); found false when there is none. For inspection and tests.
 //

@@ -1,6 +1,7 @@
 package rolltoken
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"runtime"
@@ -220,9 +221,16 @@ func TestOwnDatabase(t *testing.T) {
 		}
 	}
 
-	// Damaged bytes end the session.
+	// Bytes of the wrong length are the caller's bug (an error), not the end of the session.
 	step, _ = s.Begin(req(tok3, t0+4000))
-	step, err = s.Finish(step, []byte("not a record"), false)
+	if _, err := s.Finish(step, []byte("not a record"), false); !errors.Is(err, ErrRecordWrongLength) {
+		t.Errorf("a record of the wrong length: %v, want ErrRecordWrongLength", err)
+	}
+	// A damaged record (checksum) ends the session.
+	damaged := append([]byte(nil), db[sid]...)
+	damaged[100] ^= 0x40
+	step, _ = s.Begin(req(tok3, t0+4000))
+	step, err = s.Finish(step, damaged, false)
 	if err != nil || step.Outcome.Rule != "unknown_session" || !step.Outcome.ClearCookie {
 		t.Errorf("a damaged record: %v, %v", step.Outcome, err)
 	}
@@ -230,7 +238,8 @@ func TestOwnDatabase(t *testing.T) {
 	// Logging in again from this session retires it.
 	sid2 := [16]byte{0xbb, 2}
 	plan2, err := s.PlanLogin(LoginRequest{Cookie: tok3, Subject: [16]byte{15: 7}, NowMs: t0 + 5000, UserAgent: testUA, IP: testIP, NewSessionID: sid2})
-	if err != nil || !plan2.HasRetire || plan2.Retire != sid || !plan2.Outcome.HasParent || plan2.Outcome.Parent != sid {
+	// Retired, not linked: only an anonymous session becomes a parent.
+	if err != nil || !plan2.HasRetire || plan2.Retire != sid || plan2.Outcome.HasParent {
 		t.Fatalf("PlanLogin over a session: %+v, %v", plan2, err)
 	}
 	db[sid2] = plan2.Record

@@ -9,6 +9,7 @@
  *    buffers shorter than RT_MAX_TOKEN_LEN / RT_RECORD_LEN are RT_STATUS_BUFFER_TOO_SMALL,
  *    checked before any state changes; the Set-Cookie writers need only the exact length
  *    (RT_MAX_SET_COOKIE_LEN always suffices).
+ *  - input and output buffers of one call must not overlap.
  *  - no function allocates except the *_new constructors; each handle is freed by its *_free,
  *    and *_free(NULL) does nothing.
  *  - no panic crosses the boundary: an internal fault returns RT_STATUS_PANIC.
@@ -988,6 +989,23 @@ rt_status rt_request_kind(const uint8_t *method,
                           const uint8_t *accept,
                           size_t accept_len,
                           uint8_t *kind_out);
+
+// Puts `session_id` (16 bytes) on this handle's deny list until `until_ms`: how revocations
+// made elsewhere (another process, an admin tool) reach a cached-mode server inside the fresh
+// window. Publish `max(now, the record's last_advance_at) + fresh_ms` with each revocation
+// and feed it here on every server; a revocation that never arrives stays usable from the
+// cache for at most the fresh window. When the list is full the handle falls back to the
+// store for that long (no revocation is dropped).
+//
+// # Errors
+// `RT_STATUS_NULL_PARAMETER`.
+//
+// # Safety
+// `sessions` live, `session_id` readable for 16 bytes.
+rt_status rt_sessions_deny(const struct rt_sessions *sessions,
+                           const uint8_t *session_id,
+                           uint64_t until_ms,
+                           uint64_t now_ms);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -396,10 +396,14 @@ fn reissue(
     next.grace_answers = next.grace_answers.saturating_add(1);
     // Adaptive grace follows the lateness of stale arrivals inside the window only: a rule 3
     // arrival (a lost response found minutes later) says nothing about propagation delay.
-    if let Verdict::ConcurrentInGrace { .. } = verdict {
+    // Only the client of the last advance counts, and never past what the window can use:
+    // a stale copy elsewhere must not be able to widen the window it hides in.
+    if let Verdict::ConcurrentInGrace { .. } = verdict
+        && binding.full()
+    {
         let observed =
             u32::try_from(now_ms.saturating_sub(next.last_advance_at)).unwrap_or(u32::MAX);
-        next.lateness_ms = observed.max(next.lateness_ms);
+        next.lateness_ms = observed.max(next.lateness_ms).min(policy.lateness_cap_ms());
     }
     // Requests sent with the older token are still in flight: reopen as if `c` were new.
     let reopened = now_ms.saturating_add(policy.grace_ms(next.lateness_ms));

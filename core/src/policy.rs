@@ -201,6 +201,14 @@ impl Policy {
         Ok(())
     }
 
+    /// The most lateness worth remembering: what makes the adaptive window its maximum.
+    pub fn lateness_cap_ms(&self) -> u32 {
+        match self.grace {
+            Grace::Fixed { .. } => 0,
+            Grace::Adaptive { max_ms, .. } => max_ms.div_ceil(2),
+        }
+    }
+
     /// The grace window for a session that has shown `lateness_ms` of lateness.
     pub fn grace_ms(&self, lateness_ms: u32) -> u64 {
         match self.grace {

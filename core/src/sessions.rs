@@ -19,7 +19,7 @@ use crate::engine::{self, Decision};
 use crate::error::Error;
 use crate::keys::{BindingInput, BindingMatch, Keyring};
 use crate::policy::{Mode, Policy};
-use crate::record::{Record, RevokeReason, State};
+use crate::record::{Record, RecordError, RevokeReason, State};
 use crate::store::{DenyList, Store, StoreError};
 use crate::token::{self, Claims, LogId, Parsed, SessionId, Subject, TokenBuf, TokenError, log_id};
 use crate::verdict::{Expiry, Verdict};
@@ -30,8 +30,14 @@ pub use crate::engine::Kind;
 /// [`Verdict::Busy`].
 pub const MAX_ATTEMPTS: usize = 8;
 
-/// One request, as the façade needs it.
-#[derive(Debug, Clone, Copy)]
+/// How far apart two servers' clocks (or one clock across a backward step) may be. An older
+/// token can carry a later issued-at than the record's last advance by up to this much, so
+/// deny-list entries outlast the newest token's fresh window by it, and the cache never
+/// trusts a token issued further in the future.
+pub const MAX_CLOCK_SKEW_MS: u64 = 60_000;
+
+/// One request, as the façade needs it. `Debug` leaves out the cookie and the new id.
+#[derive(Clone, Copy)]
 pub struct Request<'a> {
     /// The session cookie's value, if the request carried one.
     pub cookie: Option<&'a [u8]>,
@@ -43,6 +49,17 @@ pub struct Request<'a> {
     pub binding: &'a BindingInput<'a>,
     /// 16 fresh bytes from a CSPRNG, used only if this request starts an anonymous session.
     pub new_session_id: [u8; 16],
+}
+
+impl fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("cookie", &self.cookie.map(|c| c.len()))
+            .field("kind", &self.kind)
+            .field("now_ms", &self.now_ms)
+            .field("binding", self.binding)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the application may know about the session of a request that proceeds.
@@ -186,6 +203,8 @@ pub enum Step {
 pub struct Pending {
     parsed: Parsed,
     kind: Kind,
+    /// A read that cached mode turned into an advance (revalidation past the fresh window).
+    revalidated_read: bool,
 }
 
 impl Pending {
@@ -297,6 +316,15 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         &mut self.deny
     }
 
+    /// Refuses `session_id` until `until_ms` in cached mode: how revocations made by other
+    /// processes reach this one inside the fresh window. A full deny list drops nothing: the
+    /// façade then trusts no cached token until `until_ms`.
+    pub fn deny(&mut self, session_id: &SessionId, until_ms: u64, now_ms: u64) {
+        if self.deny.deny(session_id, until_ms, now_ms).is_err() {
+            self.strict_until = self.strict_until.max(until_ms);
+        }
+    }
+
     /// True while cached mode is falling back to the store because the deny list was full.
     pub fn is_degraded(&self, now_ms: u64) -> bool {
         now_ms < self.strict_until
@@ -327,7 +355,8 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
                     outcome,
                 } => match self.store.save(&record, Some(expected_version), req.now_ms) {
                     Ok(()) => return outcome,
-                    Err(StoreError::Conflict) => {}
+                    // Someone wrote first: the copy we read may lag, so ask the primary.
+                    Err(StoreError::Conflict) => from_primary = true,
                     Err(e) => return self.store_failed(&pending, req, e),
                 },
             }
@@ -368,7 +397,7 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
                     .binding(claims.key_id, req.binding)
                     .map_or(BindingMatch::NONE, |b| b.compare(&claims.binding));
                 let fresh = now < claims.issued_at.saturating_add(self.policy.fresh_ms)
-                    && now >= claims.issued_at.saturating_sub(self.policy.fresh_ms);
+                    && now >= claims.issued_at.saturating_sub(MAX_CLOCK_SKEW_MS);
                 let trusted = fresh
                     && binding.full()
                     && now < claims.expires_at
@@ -390,7 +419,12 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
                 }
             }
         }
-        Step::Load(Pending { parsed, kind })
+        let revalidated_read = req.kind == Kind::Read && kind == Kind::Advance;
+        Step::Load(Pending {
+            parsed,
+            kind,
+            revalidated_read,
+        })
     }
 
     /// No cookie (or an anonymous one that has lapsed): start an anonymous session, or refuse.
@@ -482,6 +516,21 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         if matches!(decision.verdict, Verdict::StoreBehind { .. }) && !from_primary {
             return Finish::LoadPrimary;
         }
+        // A revalidating read past the answer cap still reads: a dashboard's many parallel
+        // calls after the fresh window must not be refused; it just gets no new token.
+        let decision = if pending.revalidated_read && decision.verdict == Verdict::GraceExhausted {
+            engine::decide(
+                self.keys(),
+                &self.policy,
+                &record,
+                &pending.parsed,
+                Kind::Read,
+                req.binding,
+                now,
+            )
+        } else {
+            decision
+        };
         let save = decision.save;
         let outcome = self.outcome(decision, &record, now);
         match save {
@@ -499,11 +548,23 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         }
     }
 
+    /// Refuses a retired anonymous id for one fresh window, best effort: it carries no
+    /// authority (the browser's cookie is replaced at login or cleared at logout), and a
+    /// day-long entry per login would crowd revocations out of the deny list.
+    fn retire_anonymous(&mut self, claims: &Claims, now_ms: u64) {
+        let until = claims
+            .expires_at
+            .min(now_ms.saturating_add(self.policy.fresh_ms));
+        let _ = self.deny.deny(&claims.session_id, until, now_ms);
+    }
+
     /// The answer when the store failed for this request: a damaged record ends the session
     /// (it can never be trusted again); anything else is `store_unavailable`, which keeps the
     /// cookie — an outage never logs anyone out. `busy` is for conflicts past the retry bound.
     pub fn store_failed(&self, pending: &Pending, req: &Request<'_>, error: StoreError) -> Outcome {
         let verdict = match error {
+            // A layout written by a newer version (a rolling upgrade): keep the session.
+            StoreError::Corrupt(RecordError::UnsupportedVersion) => Verdict::StoreUnavailable,
             StoreError::Corrupt(_) => Verdict::UnknownSession,
             StoreError::Conflict => Verdict::Busy,
             StoreError::Full | StoreError::Unavailable | StoreError::Unsupported => {
@@ -527,11 +588,10 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         }
         let until = now
             .max(record.last_advance_at)
-            .saturating_add(self.policy.fresh_ms);
-        if self.deny.deny(&record.session_id, until, now).is_err() {
-            // Never drop a revocation: trust no cached token until this one would have lapsed.
-            self.strict_until = self.strict_until.max(until);
-        }
+            .saturating_add(self.policy.fresh_ms)
+            .saturating_add(MAX_CLOCK_SKEW_MS);
+        // Never dropped: a full deny list trusts no cached token until this one would lapse.
+        self.deny(&record.session_id, until, now);
     }
 
     fn outcome(&self, decision: Decision, loaded: &Record, now: u64) -> Outcome {
@@ -571,10 +631,11 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         client: &BindingInput<'_>,
     ) -> Result<Login, Error> {
         let plan = self.plan_login(current_cookie, new_id, subject, now_ms, client)?;
+        // The new session first: if its save fails, the old one still works.
+        self.store.save(&plan.record, None, now_ms)?;
         if let Some(old) = plan.retire {
             self.revoke(&old, RevokeReason::UpgradedAtLogin, now_ms)?;
         }
-        self.store.save(&plan.record, None, now_ms)?;
         Ok(plan.login)
     }
 
@@ -597,21 +658,20 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         if subject.is_anonymous() {
             return Err(Error::AnonymousSubject);
         }
-        // The parent is a log-join hint: a compact cookie's id is linked without a store lookup
-        // (it only ever travels inside tokens, so it names a session this browser held).
+        // The parent is the anonymous session this browser had: logs keyed by its id join the
+        // user. An authenticated session the cookie names is retired, not linked (it may be
+        // another user's). A compact cookie always names an authenticated session.
         let (parent, retire) = match current_cookie.map(token::parse) {
             Some(Ok(Parsed::Full(full))) => match full.verify(self.keys()) {
                 Ok(c) if !c.authenticated => {
-                    // Best effort: an anonymous id carries no authority, so a full deny list
-                    // does not block the login.
-                    let _ = self.deny.deny(&c.session_id, c.expires_at, now_ms);
+                    self.retire_anonymous(&c, now_ms);
                     (Some(c.session_id), None)
                 }
-                Ok(c) => (Some(c.session_id), Some(c.session_id)),
+                Ok(c) => (None, Some(c.session_id)),
                 Err(_) => (None, None),
             },
             Some(Ok(Parsed::Compact(c))) if self.keys().contains(c.key_id()) => {
-                (Some(c.session_id()), Some(c.session_id()))
+                (None, Some(c.session_id()))
             }
             _ => (None, None),
         };
@@ -660,7 +720,7 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
             Ok(Parsed::Full(full)) => match full.verify(self.keys()) {
                 Ok(c) if c.authenticated => Some(c.session_id),
                 Ok(c) => {
-                    let _ = self.deny.deny(&c.session_id, c.expires_at, now_ms);
+                    self.retire_anonymous(&c, now_ms);
                     None
                 }
                 Err(_) => None,
@@ -959,7 +1019,8 @@ mod tests {
         let sixth = tokens[5].as_ref().unwrap();
         let o = s.handle(&req(Some(sixth.as_bytes()), Kind::Read, T0 + 3, &UA));
         assert_eq!(o.verdict(), Verdict::Current);
-        assert!(!s.is_degraded(T0 + 1 + Policy::cached().fresh_ms));
+        assert!(s.is_degraded(T0 + Policy::cached().fresh_ms + MAX_CLOCK_SKEW_MS));
+        assert!(!s.is_degraded(T0 + 1 + Policy::cached().fresh_ms + MAX_CLOCK_SKEW_MS));
     }
 
     #[test]
@@ -1088,7 +1149,7 @@ mod tests {
                 ..
             }
         ));
-        let corrupt = Err(StoreError::Corrupt(crate::record::RecordError::Corrupt));
+        let corrupt = Err(StoreError::Corrupt(RecordError::Corrupt));
         let Finish::Done(o) = split.finish(&pending, &r, corrupt, false) else {
             panic!()
         };

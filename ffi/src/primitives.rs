@@ -426,8 +426,12 @@ pub unsafe extern "C" fn rt_record_encode(
         let r = unsafe { record.as_ref() }
             .ok_or(rt_status::NullParameter)?
             .to_core()?;
+        // Refuse what decoding would refuse (a stored record that cannot be read back ends its
+        // session); the documented narrowing of an over-wide span or offset is fine.
+        let bytes = r.encode();
+        Record::decode(&bytes)?;
         // SAFETY: checked capacity.
-        unsafe { buf.write(&r.encode()) };
+        unsafe { buf.write(&bytes) };
         Ok(())
     })
 }

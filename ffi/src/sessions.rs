@@ -625,6 +625,11 @@ pub unsafe extern "C" fn rt_sessions_finish(
         }?;
         // SAFETY: the caller's contract.
         let bytes = unsafe { boundary::bytes(record, record_len) }?;
+        // A length that is neither "not found" nor a record is the caller's bug, not the end
+        // of the user's session.
+        if !bytes.is_empty() && bytes.len() != RT_RECORD_LEN {
+            return Err(rt_status::RecordWrongLength);
+        }
         let loaded = if bytes.is_empty() {
             Ok(None)
         } else {
@@ -633,10 +638,12 @@ pub unsafe extern "C" fn rt_sessions_finish(
         let finish = r.with(|request| {
             let mut inner = s.lock();
             match inner.begin(request) {
-                Step::Done(o) => Finish::Done(o),
-                Step::Load(pending) => inner.finish(&pending, request, loaded, from_primary),
+                // rt_sessions_begin answered this request itself: finishing it is misuse.
+                Step::Done(_) => None,
+                Step::Load(pending) => Some(inner.finish(&pending, request, loaded, from_primary)),
             }
         });
+        let finish = finish.ok_or(rt_status::InvalidArgument)?;
         // SAFETY: every output was checked above.
         unsafe {
             match finish {
@@ -708,10 +715,12 @@ pub unsafe extern "C" fn rt_sessions_store_failed(
         let o = r.with(|request| {
             let inner = s.lock();
             match inner.begin(request) {
-                Step::Load(pending) => inner.store_failed(&pending, request, error),
-                Step::Done(o) => o,
+                Step::Load(pending) => Some(inner.store_failed(&pending, request, error)),
+                // rt_sessions_begin answered this request itself: no store was involved.
+                Step::Done(_) => None,
             }
         });
+        let o = o.ok_or(rt_status::InvalidArgument)?;
         // SAFETY: checked above.
         unsafe { put(out, rt_outcome::from_outcome(&o, now_ms)) }
     })
@@ -1101,5 +1110,34 @@ pub unsafe extern "C" fn rt_request_kind(
         };
         // SAFETY: checked non-NULL.
         unsafe { put(kind_out, kind) }
+    })
+}
+
+/// Puts `session_id` (16 bytes) on this handle's deny list until `until_ms`: how revocations
+/// made elsewhere (another process, an admin tool) reach a cached-mode server inside the fresh
+/// window. Publish `max(now, the record's last_advance_at) + fresh_ms` with each revocation
+/// and feed it here on every server; a revocation that never arrives stays usable from the
+/// cache for at most the fresh window. When the list is full the handle falls back to the
+/// store for that long (no revocation is dropped).
+///
+/// # Errors
+/// `RT_STATUS_NULL_PARAMETER`.
+///
+/// # Safety
+/// `sessions` live, `session_id` readable for 16 bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rt_sessions_deny(
+    sessions: *const rt_sessions,
+    session_id: *const u8,
+    until_ms: u64,
+    now_ms: u64,
+) -> rt_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let s = unsafe { handle(sessions) }?;
+        // SAFETY: 16 readable bytes by contract.
+        let sid = SessionId(unsafe { boundary::array::<16>(session_id) }?);
+        s.lock().deny(&sid, until_ms, now_ms);
+        Ok(())
     })
 }

@@ -1660,7 +1660,9 @@ static void test_store_free_flow(void)
     a = plan_and_insert(s, &t3, 45, 7, T0 + 220000, &had_retire, retired);
     CHECK_STATUS(a.status, RT_STATUS_OK);
     CHECK(had_retire && memcmp(retired, sid, 16) == 0);
-    CHECK(a.o.has_parent && memcmp(a.o.parent, sid, 16) == 0);
+    /* Retired, not linked: only an anonymous session becomes a parent (it may be another
+     * user's session). */
+    CHECK(!a.o.has_parent);
     r = serve(s, &t3, RT_KIND_READ, T0 + 221000, UA, IP, 46);
     CHECK(!r.a.o.proceed && rule_is(&r.a.o, "revoked"));
     CHECK(r.a.o.detail == RT_REVOKE_UPGRADED_AT_LOGIN && r.a.o.clear_cookie);
@@ -1724,6 +1726,12 @@ static void test_request_kind(void)
                  RT_STATUS_NULL_PARAMETER);
     CHECK_STATUS(rt_request_kind(NULL, 3, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, &kind), RT_STATUS_NULL_PARAMETER);
     CHECK(kind == 0xff);
+
+    WHERE("rt_sessions_deny");
+    {
+        uint8_t sid[16] = {1};
+        CHECK_STATUS(rt_sessions_deny(NULL, sid, 1, 0), RT_STATUS_NULL_PARAMETER);
+    }
 }
 
 int main(void)
