@@ -4,7 +4,7 @@ SHELL := bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all demo test setup lint test-rust deps no-panic icount bench vectors fmt help ffi header test-c test-go install
+.PHONY: all demo test setup lint test-rust deps no-panic icount bench vectors fmt help ffi header test-c test-go test-python install
 
 all: test
 
@@ -28,17 +28,18 @@ setup:
 demo: setup
 	$(CARGO) run --quiet --locked -p rolltoken --example walkthrough
 
-test: setup lint test-rust deps no-panic icount test-c test-go
+test: setup lint test-rust deps no-panic icount test-c test-go test-python
 	@echo "make test: every check passed"
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-# Unit, property, model and golden-vector tests, doc tests, and the vectors freshness check.
+# Unit, property, model and golden-vector tests, doc tests, and the vectors freshness check
+# (the Python extension module has no Rust tests; its tests are test-python's).
 test-rust:
 	@mkdir -p target
-	$(CARGO) test --workspace --locked 2>&1 | tee target/test-rust.log
+	$(CARGO) test --workspace --exclude rolltoken-python --locked 2>&1 | tee target/test-rust.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "rust: %d passed, %d failed\n", p, f; exit (p == 0 || f > 0) }' target/test-rust.log
 
 deps:
@@ -74,6 +75,11 @@ test-c: ffi
 # go vet and go test -race in go/ (installs Go from Debian if the machine has none).
 test-go: ffi
 	bash go/run-tests.sh
+
+# The Python wheel (maturin, abi3) in a venv under target/, its golden vectors and API tests,
+# mypy --strict and stubtest.
+test-python:
+	bash python/run-tests.sh
 
 PREFIX ?= /usr/local
 install:

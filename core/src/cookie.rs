@@ -63,6 +63,20 @@ pub enum SameSite {
 }
 
 impl SameSite {
+    /// Every variant, in declaration order.
+    pub const ALL: [SameSite; 3] = [SameSite::Lax, SameSite::Strict, SameSite::None];
+
+    /// The stable snake_case name used in logs, bindings and the golden vectors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SameSite::Lax => "lax",
+            SameSite::Strict => "strict",
+            SameSite::None => "none",
+        }
+    }
+}
+
+impl SameSite {
     /// The attribute value as written in `Set-Cookie`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -103,6 +117,40 @@ pub enum CookieError {
     Malformed,
     /// The header is longer than [`MAX_COOKIE_HEADER_LEN`].
     TooLong,
+}
+
+impl CookieError {
+    /// Every variant, in declaration order.
+    pub const ALL: [CookieError; 11] = [
+        CookieError::BufferTooSmall,
+        CookieError::InvalidName,
+        CookieError::InvalidValue,
+        CookieError::InvalidPath,
+        CookieError::HostPrefixNeedsSecure,
+        CookieError::HostPrefixNeedsRootPath,
+        CookieError::SecurePrefixNeedsSecure,
+        CookieError::SameSiteNoneNeedsSecure,
+        CookieError::Duplicate,
+        CookieError::Malformed,
+        CookieError::TooLong,
+    ];
+
+    /// The stable snake_case name used in logs, bindings and the golden vectors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CookieError::BufferTooSmall => "buffer_too_small",
+            CookieError::InvalidName => "invalid_name",
+            CookieError::InvalidValue => "invalid_value",
+            CookieError::InvalidPath => "invalid_path",
+            CookieError::HostPrefixNeedsSecure => "host_prefix_needs_secure",
+            CookieError::HostPrefixNeedsRootPath => "host_prefix_needs_root_path",
+            CookieError::SecurePrefixNeedsSecure => "secure_prefix_needs_secure",
+            CookieError::SameSiteNoneNeedsSecure => "same_site_none_needs_secure",
+            CookieError::Duplicate => "duplicate",
+            CookieError::Malformed => "malformed",
+            CookieError::TooLong => "too_long",
+        }
+    }
 }
 
 impl fmt::Display for CookieError {

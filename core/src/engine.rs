@@ -36,6 +36,19 @@ pub enum Kind {
     Read,
 }
 
+impl Kind {
+    /// Every variant, in declaration order.
+    pub const ALL: [Kind; 2] = [Kind::Advance, Kind::Read];
+
+    /// The stable snake_case name used in logs, bindings and the golden vectors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::Advance => "advance",
+            Kind::Read => "read",
+        }
+    }
+}
+
 /// What the engine decided for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
