@@ -4,12 +4,13 @@ SHELL := bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all demo test setup lint test-rust deps no-panic icount bench vectors fmt help ffi header test-c test-go test-python install
+.PHONY: all demo walkthrough test setup lint test-rust deps no-panic icount bench vectors fmt help ffi header test-c test-go test-python install
 
 all: test
 
 help:
-	@echo "make demo     run the walkthrough demo (one session, verdict by verdict)"
+	@echo "make demo     serve the demo web app on 127.0.0.1:8000 (in-memory store)"
+	@echo "make walkthrough  one session through the Rust core, verdict by verdict"
 	@echo "make test     every check: format, clippy, Rust tests, golden vectors, deps, no-panic proof"
 	@echo "make bench    run the criterion benches (peers in the same groups)"
 	@echo "make vectors  regenerate vectors/rolltoken-v1.json from the core"
@@ -25,7 +26,12 @@ setup:
 	@$(CARGO) fmt --version >/dev/null 2>&1 || { echo "setup: rustfmt missing: rustup component add rustfmt" >&2; exit 1; }
 	@echo "setup: $$($(CARGO) --version)"
 
+# The demo web app on 127.0.0.1:8000 (PORT=…), in-memory store: builds the wheel into a venv.
 demo: setup
+	bash python/demo.sh
+
+# One session walked through the Rust core, verdict by verdict.
+walkthrough: setup
 	$(CARGO) run --quiet --locked -p rolltoken --example walkthrough
 
 test: setup lint test-rust deps no-panic icount test-c test-go test-python

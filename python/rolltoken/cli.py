@@ -5,6 +5,8 @@ not encrypted); ``verify`` checks its tag with the keys from ``--keys`` or ``ROL
 (``"1:<base64>,2:<base64>"``, the format ``keygen`` prints). Output never repeats the token.
 
 Exit status: 0 success, 1 the token is invalid, 2 usage or configuration error.
+
+``demo`` serves the demo web app (:mod:`rolltoken.demo`) until interrupted.
 """
 
 from __future__ import annotations
@@ -78,6 +80,12 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    from .demo import serve  # here: the other commands need no web app
+
+    return serve(args.host, args.port, allow_remote=args.allow_remote, out=out)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rolltoken", description=__doc__.splitlines()[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +101,13 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--minting-id", type=int, default=None, help="needed with more than one key")
     verify.add_argument("--counter", type=int, default=None, help="a compact token's counter (from the store)")
     verify.set_defaults(run=_verify)
+    demo = commands.add_parser(
+        "demo", help="serve the demo web app (set ROLLTOKEN_DEMO_INSECURE=1 for plain HTTP)"
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback only)")
+    demo.add_argument("--port", type=int, default=8000, help="default 8000; 0 picks a free port")
+    demo.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+    demo.set_defaults(run=_demo)
     return parser
 
 
