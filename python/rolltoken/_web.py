@@ -370,6 +370,13 @@ class Engine:
             outcome.rule.value,
             outcome.log_id or "-",
             kind.value,
+            # Structured for handlers (the demo's security page): no parsing of the message.
+            extra={
+                "rolltoken_rule": outcome.rule.value,
+                "rolltoken_detail": outcome.detail,
+                "rolltoken_log_id": outcome.log_id,
+                "rolltoken_kind": kind.value,
+            },
         )
         return Prepared(self.refusal(outcome, req.wants_html(kind)), None)
 
@@ -385,7 +392,9 @@ class Engine:
             headers.append(("Retry-After", "1"))
         if outcome.clear_cookie:
             headers.append(("Set-Cookie", clear_cookie(self.config)))
-        title, detail = _TEXTS.get(rule, _GENERIC)
+        # The second party after a reuse (thief or user) gets the same explanation as the first.
+        ended_by_reuse = rule is Rule.REVOKED and outcome.detail == "reuse"
+        title, detail = _TEXTS.get(Rule.REUSE if ended_by_reuse else rule, _GENERIC)
         if html_page:
             body = _page(title, detail, self.explain_url, outcome.clear_cookie)
             headers.append(("Content-Type", "text/html; charset=utf-8"))

@@ -468,6 +468,7 @@ def test_a_copied_cookie_revokes_the_session_for_both(
     assert own.headers["content-type"] == "application/problem+json"
     problem = own.json()
     assert problem["rule"] == "revoked" and problem["status"] == 401
+    assert problem["title"] == "Your session was used from two places", "the second party is told why"
     assert problem["log_id"] == log_id
     assert set(problem) == {"type", "title", "status", "detail", "rule", "log_id"}
     assert copied is not None and copied not in own.text

@@ -428,6 +428,7 @@ def test_a_copied_cookie_revokes_the_session_for_both(
     assert own.status_code == 401 and clears(own)
     assert own.headers["content-type"] == "application/problem+json"
     assert own.json()["rule"] == "revoked" and own.json()["log_id"] == log_id
+    assert own.json()["title"] == "Your session was used from two places", "the second party is told why"
     assert any("rule=reuse" in r.getMessage() for r in caplog.records if r.name == "rolltoken")
     assert copied is not None and copied not in caplog.text and copied not in own.text
 

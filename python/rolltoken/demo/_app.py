@@ -7,7 +7,7 @@ Layers, outside in::
         DemoApp._app   the pages; sees the session at environ[ENVIRON_KEY]
 
 The middleware answers refusals itself, without calling the app. Its only report of one is a
-``rolltoken`` logger record (``request refused (rule=…, log_id=…, kind=…)``): a handler
+``rolltoken`` logger record (its structured ``rolltoken_rule``/``rolltoken_log_id`` fields): a handler
 installed on that logger copies rule and log id into the current request's state (a context
 variable, so concurrent requests and several apps in one process never mix), and the outer
 layer records the event with the request's coarse client details. A refusal the logger did not
@@ -124,17 +124,16 @@ class _RefusalHook(logging.Handler):
         state = _current.get()
         if state is None or record.name != "rolltoken":
             return
-        args = record.args
-        if not (isinstance(record.msg, str) and "request refused" in record.msg):
-            return
-        if not isinstance(args, tuple) or len(args) < 2:
+        # The middleware's structured fields (``extra=``): no parsing of the message text.
+        rule_name = getattr(record, "rolltoken_rule", None)
+        if not isinstance(rule_name, str):
             return
         try:
-            rule = rt.Rule(str(args[0]))
+            rule = rt.Rule(rule_name)
         except ValueError:
             return
-        log_id = str(args[1])
-        state.refusal = (rule, None if log_id in ("", "-", "None") else log_id)
+        log_id = getattr(record, "rolltoken_log_id", None)
+        state.refusal = (rule, log_id if isinstance(log_id, str) and log_id else None)
 
 
 _hook_lock = threading.Lock()
