@@ -42,7 +42,10 @@ fi
 wheel="${built[0]}"
 echo "python: $(basename "$wheel")"
 "$py" -m pip install --quiet --force-reinstall --no-deps "$wheel"
-"$py" -m pip install --quiet "$wheel[test]"
+"$py" -m pip install --quiet "$wheel[test]" # playwright among them (never `playwright install`)
+# The browser test drives Debian's Chromium (/usr/bin/chromium); without it, it is skipped.
+command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ||
+  echo "python: chromium could not be installed: the browser test will be skipped" >&2
 
 failed_checks=0
 echo "python: mypy --strict python/tests"
