@@ -726,6 +726,55 @@ pub unsafe extern "C" fn rt_sessions_store_failed(
     })
 }
 
+/// The inputs of a login: the request (its cookie is the current one) and the subject; the
+/// new session id is required.
+///
+/// # Safety
+/// As `req`; `subject` points to 16 bytes.
+#[allow(clippy::too_many_arguments)]
+unsafe fn login_inputs<'a>(
+    current_cookie: *const u8,
+    current_cookie_len: usize,
+    new_session_id: *const u8,
+    subject: *const u8,
+    now_ms: u64,
+    user_agent: *const u8,
+    user_agent_len: usize,
+    ip: *const u8,
+    ip_len: usize,
+) -> Result<(Req<'a>, [u8; 16]), rt_status> {
+    if new_session_id.is_null() {
+        return Err(rt_status::NullParameter);
+    }
+    // SAFETY: the caller's contract.
+    let r = unsafe {
+        req(
+            current_cookie,
+            current_cookie_len,
+            RT_KIND_ADVANCE,
+            now_ms,
+            user_agent,
+            user_agent_len,
+            ip,
+            ip_len,
+            new_session_id,
+        )
+    }?;
+    // SAFETY: 16 readable bytes by contract.
+    let subject = unsafe { boundary::array::<16>(subject) }?;
+    Ok((r, subject))
+}
+
+/// A login as an outcome: the new session proceeds with its first token.
+fn login_outcome(login: rolltoken::sessions::Login) -> Outcome {
+    Outcome::Proceed {
+        view: login.view,
+        token: Some(login.token),
+        verdict: Verdict::Fresh,
+        binding: rolltoken::keys::BindingMatch::FULL,
+    }
+}
+
 /// Logs `subject` (16 bytes, not all zero) in with the new session id `new_session_id`
 /// (16 random bytes), saving the record in the built-in memory store. `current_cookie`
 /// (NULL/0: none) is the visitor's cookie: its session becomes the parent and is retired.
@@ -760,34 +809,24 @@ pub unsafe extern "C" fn rt_sessions_login(
         // SAFETY: the caller's contract.
         let s = unsafe { handle(sessions) }?;
         // SAFETY: the caller's contract.
-        let r = unsafe {
-            req(
+        let (r, subject) = unsafe {
+            login_inputs(
                 current_cookie,
                 current_cookie_len,
-                RT_KIND_ADVANCE,
+                new_session_id,
+                subject,
                 now_ms,
                 user_agent,
                 user_agent_len,
                 ip,
                 ip_len,
-                new_session_id,
             )
         }?;
-        if new_session_id.is_null() {
-            return Err(rt_status::NullParameter);
-        }
-        // SAFETY: 16 readable bytes by contract.
-        let subject = unsafe { boundary::array::<16>(subject) }?;
         let binding = BindingInput::new(r.user_agent, r.ip);
         let login = s
             .lock()
             .login(r.cookie, r.new_id, subject, r.now, &binding)?;
-        let o = Outcome::Proceed {
-            view: login.view,
-            token: Some(login.token),
-            verdict: Verdict::Fresh,
-            binding: rolltoken::keys::BindingMatch::FULL,
-        };
+        let o = login_outcome(login);
         // SAFETY: checked above.
         unsafe { emit(&o, r.now, out, &token) }
     })
@@ -836,34 +875,24 @@ pub unsafe extern "C" fn rt_sessions_plan_login(
         // SAFETY: the caller's contract.
         let s = unsafe { handle(sessions) }?;
         // SAFETY: the caller's contract.
-        let r = unsafe {
-            req(
+        let (r, subject) = unsafe {
+            login_inputs(
                 current_cookie,
                 current_cookie_len,
-                RT_KIND_ADVANCE,
+                new_session_id,
+                subject,
                 now_ms,
                 user_agent,
                 user_agent_len,
                 ip,
                 ip_len,
-                new_session_id,
             )
         }?;
-        if new_session_id.is_null() {
-            return Err(rt_status::NullParameter);
-        }
-        // SAFETY: 16 readable bytes by contract.
-        let subject = unsafe { boundary::array::<16>(subject) }?;
         let binding = BindingInput::new(r.user_agent, r.ip);
         let plan = s
             .lock()
             .plan_login(r.cookie, r.new_id, subject, r.now, &binding)?;
-        let o = Outcome::Proceed {
-            view: plan.login.view,
-            token: Some(plan.login.token),
-            verdict: Verdict::Fresh,
-            binding: rolltoken::keys::BindingMatch::FULL,
-        };
+        let o = login_outcome(plan.login);
         // SAFETY: every output was checked above.
         unsafe {
             saved.write(&plan.record.encode());
