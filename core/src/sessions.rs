@@ -583,15 +583,23 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
     /// newest token was minted at the record's last advance, which another server's clock
     /// (or a clock that stepped back) may put after `now`: the later of the two counts.
     fn deny_fresh_tokens(&mut self, record: &Record, now: u64) {
-        if self.policy.mode != Mode::Cached {
-            return;
+        if let Some(until) = self.deny_until(record, now) {
+            // Never dropped: a full deny list trusts no cached token until this one would lapse.
+            self.deny(&record.session_id, until, now);
         }
-        let until = now
-            .max(record.last_advance_at)
-            .saturating_add(self.policy.fresh_ms)
-            .saturating_add(MAX_CLOCK_SKEW_MS);
-        // Never dropped: a full deny list trusts no cached token until this one would lapse.
-        self.deny(&record.session_id, until, now);
+    }
+
+    /// In cached mode, until when other processes must refuse `record`'s session after it
+    /// was revoked at `now_ms`: the last token it handed out stays fresh until then (clock
+    /// skew included). Publish `(session id, this)` with each revocation and feed it to
+    /// [`deny`](Self::deny) everywhere. `None` in strict mode: nothing is cached.
+    pub fn deny_until(&self, record: &Record, now_ms: u64) -> Option<u64> {
+        (self.policy.mode == Mode::Cached).then(|| {
+            now_ms
+                .max(record.last_advance_at)
+                .saturating_add(self.policy.fresh_ms)
+                .saturating_add(MAX_CLOCK_SKEW_MS)
+        })
     }
 
     fn outcome(&self, decision: Decision, loaded: &Record, now: u64) -> Outcome {

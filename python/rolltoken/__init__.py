@@ -14,7 +14,8 @@ the session is revoked. Reads verify without rolling, and a grace window keeps h
 (<Rule.FRESH: 'fresh'>, True, True)
 
 Every decision is made by the Rust core (``rolltoken._rolltoken``); this package re-exports
-its typed API and defines the exceptions (:mod:`rolltoken.errors`).
+its typed API, defines the exceptions (:mod:`rolltoken.errors`), and drives any store of the
+contract in :mod:`rolltoken.stores` (in memory, Redis, PostgreSQL) through the same decisions.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ._rolltoken import (
     CompactClaims,
     CookieConfig,
     Decision,
+    Engine,
     Expiry,
     Finish,
     Form,
@@ -41,6 +43,7 @@ from ._rolltoken import (
     Keyring,
     Kind,
     LoginPlan,
+    MemoryStore,
     Mode,
     Outcome,
     ParsedToken,
@@ -50,7 +53,6 @@ from ._rolltoken import (
     Rule,
     SameSite,
     SessionView,
-    Sessions,
     Step,
     __version__,
     clear_cookie,
@@ -62,6 +64,7 @@ from ._rolltoken import (
     request_kind,
     set_cookie,
 )
+from ._sessions import AsyncSessions, Sessions
 from .errors import (
     ConfigurationError,
     Conflict,
@@ -73,6 +76,9 @@ from .errors import (
 )
 
 __all__ = [
+    "AsyncSessions",
+    "Engine",
+    "MemoryStore",
     "DENY_LIST_CAPACITY",
     "KEY_LEN",
     "MAX_ATTEMPTS",

@@ -12,7 +12,8 @@ import html
 import ipaddress
 import json
 import logging
-from typing import Callable, List, Optional, Protocol, Tuple
+import inspect
+from typing import Any, Awaitable, Callable, List, Optional, Protocol, Tuple, TypeVar, Union
 
 from ._rolltoken import (
     CookieConfig,
@@ -28,12 +29,16 @@ from ._rolltoken import (
 from .errors import CookieError
 
 __all__ = [
+    "AnySessions",
+    "AsyncSessionsLike",
     "KindFor",
     "RequestContext",
     "SessionsLike",
 ]
 
 logger = logging.getLogger("rolltoken")
+
+T = TypeVar("T")
 
 #: A route override: called with the request's method and path, it returns the ``Kind`` to use
 #: or ``None`` to keep the core's classification from Fetch Metadata.
@@ -44,7 +49,9 @@ Headers = List[Tuple[str, str]]
 
 
 class SessionsLike(Protocol):
-    """What the middleware needs of a session façade: :class:`rolltoken.Sessions` has it."""
+    """What the middleware needs of a session façade: :class:`rolltoken.Sessions` has it.
+    Under ASGI, :class:`rolltoken.AsyncSessions` (the same methods as coroutines) serves
+    too, and is what a networked store needs there."""
 
     def handle(
         self,
@@ -71,7 +78,54 @@ class SessionsLike(Protocol):
     def logout(self, cookie: str | bytes, *, now_ms: int | None = None) -> str | None: ...
 
 
-def check_sessions(sessions: object) -> SessionsLike:
+class AsyncSessionsLike(Protocol):
+    """:class:`SessionsLike` with coroutines: :class:`rolltoken.AsyncSessions` has it."""
+
+    async def handle(
+        self,
+        cookie: str | bytes | None,
+        kind: Kind | str,
+        *,
+        user_agent: str | bytes | None = None,
+        ip: str | None = None,
+        now_ms: int | None = None,
+        new_session_id: bytes | None = None,
+    ) -> Outcome: ...
+
+    async def login(
+        self,
+        subject: bytes | int,
+        *,
+        current_cookie: str | bytes | None = None,
+        user_agent: str | bytes | None = None,
+        ip: str | None = None,
+        now_ms: int | None = None,
+        new_session_id: bytes | None = None,
+    ) -> Outcome: ...
+
+    async def logout(self, cookie: str | bytes, *, now_ms: int | None = None) -> str | None: ...
+
+
+AnySessions = Union[SessionsLike, AsyncSessionsLike]
+
+
+def _no_coroutine(value: Union[T, Awaitable[T]], instead: str) -> T:
+    """``value``; a coroutine (from :class:`rolltoken.AsyncSessions`) is a ``TypeError``."""
+    if inspect.isawaitable(value):
+        if inspect.iscoroutine(value):
+            value.close()  # never awaited: no "coroutine was never awaited" warning
+        raise TypeError(f"these sessions are asyncio ones: use `await ctx.{instead}(...)`")
+    return value
+
+
+async def _settle(value: Union[T, Awaitable[T]]) -> T:
+    """``value``, awaited when a coroutine façade returned an awaitable."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def check_sessions(sessions: object) -> AnySessions:
     """``sessions`` if it has ``handle``, ``login`` and ``logout``, else ``TypeError``."""
     for name in ("handle", "login", "logout"):
         if not callable(getattr(sessions, name, None)):
@@ -232,7 +286,7 @@ class RequestContext:
 
     def __init__(
         self,
-        sessions: SessionsLike,
+        sessions: AnySessions,
         config: CookieConfig,
         cookie: str | None,
         user_agent: bytes | None,
@@ -273,14 +327,40 @@ class RequestContext:
         """Starts an authenticated session for ``subject`` (16 bytes or an int user id) with a
         new session id (the old one, anonymous or not, is retired: no fixation); the response
         sets its cookie. Raises what :meth:`rolltoken.Sessions.login` raises; a
-        :class:`rolltoken.StoreUnavailable` the app lets through is answered 503."""
+        :class:`rolltoken.StoreUnavailable` the app lets through is answered 503. Over
+        :class:`rolltoken.AsyncSessions`, use ``await`` :meth:`alogin`."""
         self._check_not_started()
-        outcome = self._sessions.login(
-            subject,
-            current_cookie=self._cookie or None,
-            user_agent=self._user_agent,
-            ip=self._ip,
-        )
+        return self._logged_in(_no_coroutine(self._sessions.login(**self._login_args(subject)), "alogin"))
+
+    async def alogin(self, subject: bytes | int) -> Outcome:
+        """:meth:`login` for ASGI apps (either façade)."""
+        self._check_not_started()
+        return self._logged_in(await _settle(self._sessions.login(**self._login_args(subject))))
+
+    def logout(self) -> str | None:
+        """Ends the session for every holder of its cookie; the response clears the cookie.
+        Returns the ended session's log id, or ``None`` when there was none. Raises what
+        :meth:`rolltoken.Sessions.logout` raises (the cookie is then left as it was). Over
+        :class:`rolltoken.AsyncSessions`, use ``await`` :meth:`alogout`."""
+        self._check_not_started()
+        ended = _no_coroutine(self._sessions.logout(self._cookie), "alogout") if self._cookie else None
+        return self._logged_out(ended)
+
+    async def alogout(self) -> str | None:
+        """:meth:`logout` for ASGI apps (either façade)."""
+        self._check_not_started()
+        ended = await _settle(self._sessions.logout(self._cookie)) if self._cookie else None
+        return self._logged_out(ended)
+
+    def _login_args(self, subject: bytes | int) -> dict[str, Any]:
+        return {
+            "subject": subject,
+            "current_cookie": self._cookie or None,
+            "user_agent": self._user_agent,
+            "ip": self._ip,
+        }
+
+    def _logged_in(self, outcome: Outcome) -> Outcome:
         view = outcome.view
         if outcome.token is None or view is None:  # the binding promises both
             raise RuntimeError("login answered without a token")
@@ -290,12 +370,7 @@ class RequestContext:
         self._view = view
         return outcome
 
-    def logout(self) -> str | None:
-        """Ends the session for every holder of its cookie; the response clears the cookie.
-        Returns the ended session's log id, or ``None`` when there was none. Raises what
-        :meth:`rolltoken.Sessions.logout` raises (the cookie is then left as it was)."""
-        self._check_not_started()
-        ended = self._sessions.logout(self._cookie) if self._cookie else None
+    def _logged_out(self, ended: str | None) -> str | None:
         self._action = clear_cookie(self._config)
         self._view = None
         return ended
@@ -327,7 +402,7 @@ class Prepared:
         self.context = context
 
 
-class Engine:
+class Middleware:
     """The middleware's request logic, shared by the ASGI and WSGI skins."""
 
     __slots__ = ("sessions", "config", "kind_for", "explain_url", "trust_forwarded")
@@ -349,7 +424,27 @@ class Engine:
         self.trust_forwarded = bool(trust_forwarded)
 
     def prepare(self, req: RequestHeaders, peer: str | None) -> Prepared:
-        """Reads the cookie, classifies the request and asks the core."""
+        """Reads the cookie, classifies the request and asks the core (blocking façade)."""
+        asked = self._ask(req, peer)
+        if isinstance(asked, Prepared):
+            return asked
+        cookie, kind, ip = asked
+        handled = self.sessions.handle(cookie, kind, user_agent=req.user_agent, ip=ip)
+        return self._decided(req, asked, _no_coroutine(handled, "handle"))
+
+    async def prepare_async(self, req: RequestHeaders, peer: str | None) -> Prepared:
+        """:meth:`prepare` for ASGI: an :class:`rolltoken.AsyncSessions` is awaited (its
+        store calls never block the loop); a blocking :class:`rolltoken.Sessions` is called
+        on the loop, which suits its in-memory store only."""
+        asked = self._ask(req, peer)
+        if isinstance(asked, Prepared):
+            return asked
+        cookie, kind, ip = asked
+        handled = self.sessions.handle(cookie, kind, user_agent=req.user_agent, ip=ip)
+        return self._decided(req, asked, await _settle(handled))
+
+    def _ask(self, req: RequestHeaders, peer: str | None) -> Prepared | Tuple[str | None, Kind, str | None]:
+        """The core's arguments (cookie, kind, address), or a 400 for an unreadable header."""
         try:
             cookie = find_cookie(req.cookie, self.config) if req.cookie is not None else None
         except CookieError as e:
@@ -359,9 +454,12 @@ class Engine:
             return Prepared(bad_request(e.reason), None)
         kind = req.kind(self.kind_for)
         ip = client_ip(peer, req.forwarded_for, self.trust_forwarded)
-        # A fast in-memory call (the GIL is released inside). A networked store (Redis) must
-        # not block the event loop: ASGI will need the async begin/finish path for it.
-        outcome = self.sessions.handle(cookie, kind, user_agent=req.user_agent, ip=ip)
+        return cookie, kind, ip
+
+    def _decided(
+        self, req: RequestHeaders, asked: Tuple[str | None, Kind, str | None], outcome: Outcome
+    ) -> Prepared:
+        cookie, kind, ip = asked
         if outcome.proceed or outcome.rule is Rule.NO_SESSION:
             ctx = RequestContext(self.sessions, self.config, cookie, req.user_agent, ip, outcome)
             return Prepared(None, ctx)

@@ -3,12 +3,13 @@
 Usage::
 
     app = RolltokenMiddleware(app, sessions)  # or Starlette's Middleware(RolltokenMiddleware, sessions=...)
-    # in a handler: ctx = request.scope["rolltoken"]; ctx.view, ctx.login(user_id), ctx.logout()
+    # in a handler: ctx = request.scope["rolltoken"]; ctx.view, await ctx.alogin(user_id),
+    # await ctx.alogout() (ctx.login/ctx.logout serve a blocking in-memory Sessions too)
 
 Per HTTP request: the session cookie is read (an unreadable ``Cookie`` header is answered 400
 and left alone), the core classifies the request as advance or read from Fetch Metadata
 (:func:`rolltoken.request_kind`, or a per-route ``kind_for``), and
-:meth:`rolltoken.Sessions.handle` decides. When it proceeds, the app runs with a
+:meth:`rolltoken.AsyncSessions.handle` (or :meth:`rolltoken.Sessions.handle`) decides. When it proceeds, the app runs with a
 :class:`RequestContext` at ``scope["rolltoken"]`` and the response gets exactly one
 ``Set-Cookie`` (the login token, the clearing cookie after a logout, else the rolled or new
 token). When it refuses, the app is not called: a cookie the core says to clear is cleared
@@ -23,17 +24,20 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, MutableMapping
 
-from ._rolltoken import CookieConfig
+from ._rolltoken import CookieConfig, MemoryStore
+from ._sessions import Sessions
 from ._web import (
+    AnySessions,
     Answer,
-    Engine,
+    AsyncSessionsLike,
     KindFor,
+    Middleware,
     RequestContext,
     RequestHeaders,
     SessionsLike,
     response_cookie_headers,
 )
-from .errors import StoreUnavailable
+from .errors import ConfigurationError, StoreUnavailable
 
 __all__ = [
     "ASGIApp",
@@ -43,6 +47,7 @@ __all__ = [
     "RolltokenMiddleware",
     "Scope",
     "Send",
+    "AsyncSessionsLike",
     "SessionsLike",
 ]
 
@@ -57,7 +62,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class RolltokenMiddleware:
     """Rolling session cookies for an ASGI app.
 
-    ``sessions`` is a :class:`rolltoken.Sessions`; ``cookie`` the cookie's name and attributes
+    ``sessions`` is a :class:`rolltoken.AsyncSessions` (any store: its store calls are
+    awaited) or a :class:`rolltoken.Sessions` over the in-memory store (a blocking store would
+    stall the event loop, so it is refused); ``cookie`` the cookie's name and attributes
     (default: ``__Host-rolltoken``, ``Secure``; use ``CookieConfig.insecure_local()`` for
     plain-HTTP development); ``kind_for(method, path)`` may return a ``Kind`` to override the
     core's classification for a route (``None`` keeps it); ``explain_url`` is the page the
@@ -69,7 +76,7 @@ class RolltokenMiddleware:
     def __init__(
         self,
         app: ASGIApp,
-        sessions: SessionsLike,
+        sessions: AnySessions,
         *,
         cookie: CookieConfig | None = None,
         kind_for: KindFor | None = None,
@@ -79,7 +86,12 @@ class RolltokenMiddleware:
         if not callable(app):
             raise TypeError("app must be an ASGI application")
         self.app = app
-        self._engine = Engine(sessions, cookie, kind_for, explain_url, trust_forwarded)
+        self._engine = Middleware(sessions, cookie, kind_for, explain_url, trust_forwarded)
+        if isinstance(sessions, Sessions) and not isinstance(sessions.store, MemoryStore):
+            raise ConfigurationError(
+                "a blocking store would stall the event loop: use rolltoken.AsyncSessions "
+                "with an asyncio store under ASGI"
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,10 +102,8 @@ class RolltokenMiddleware:
             req.add(bytes(name).lower(), bytes(value))
         client = scope.get("client")
         peer = str(client[0]) if client else None
-        # Sessions.handle over the in-memory store is a fast call, made on the loop. A store
-        # that does network I/O (Redis) needs the async path instead: Sessions.begin, an
-        # awaited load, Sessions.finish, an awaited compare-and-swap (not built here).
-        prepared = self._engine.prepare(req, peer)
+        # AsyncSessions awaits its store; a blocking Sessions (in-memory) is called on the loop.
+        prepared = await self._engine.prepare_async(req, peer)
         if prepared.answer is not None or prepared.context is None:
             await _send_answer(send, prepared.answer or self._engine.store_down())
             return

@@ -16,13 +16,15 @@ and never logs anyone out.
 
 from __future__ import annotations
 
+import inspect
+
 import sys
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from ._rolltoken import CookieConfig
 from ._web import (
     Answer,
-    Engine,
+    Middleware,
     KindFor,
     RequestContext,
     RequestHeaders,
@@ -71,7 +73,9 @@ class RolltokenWSGI:
         if not callable(app):
             raise TypeError("app must be a WSGI application")
         self.app = app
-        self._engine = Engine(sessions, cookie, kind_for, explain_url, trust_forwarded)
+        self._engine = Middleware(sessions, cookie, kind_for, explain_url, trust_forwarded)
+        if inspect.iscoroutinefunction(getattr(sessions, "handle", None)):
+            raise TypeError("rolltoken.AsyncSessions needs an ASGI server: use rolltoken.Sessions under WSGI")
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse

@@ -128,3 +128,13 @@ impl Client {
 pub(crate) fn py_bytes<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
     PyBytes::new(py, data)
 }
+
+/// A non-negative int below 2**64: `TypeError` for anything but an int (`bool` included),
+/// `ValueError` (not `OverflowError`) for one out of range.
+pub(crate) fn u64_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
+    if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!("{what} must be an int")));
+    }
+    obj.extract()
+        .map_err(|_| PyValueError::new_err(format!("{what} must be in 0..2**64")))
+}

@@ -17,6 +17,7 @@ mod outcome;
 mod policy;
 mod record;
 mod sessions;
+mod store;
 
 /// The module's dotted name, set as `__module__` of every class.
 pub(crate) const MODULE: &str = "rolltoken._rolltoken";
@@ -42,7 +43,8 @@ fn _rolltoken(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<outcome::SessionView>()?;
     m.add_class::<outcome::Outcome>()?;
     m.add_class::<outcome::Decision>()?;
-    m.add_class::<sessions::Sessions>()?;
+    m.add_class::<sessions::Engine>()?;
+    m.add_class::<store::MemoryStore>()?;
     m.add_class::<sessions::Step>()?;
     m.add_class::<sessions::Finish>()?;
     m.add_class::<sessions::LoginPlan>()?;
@@ -65,7 +67,7 @@ fn _rolltoken(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RECORD_LEN", rolltoken::record::RECORD_LEN)?;
     m.add("MAX_ATTEMPTS", rolltoken::sessions::MAX_ATTEMPTS)?;
     m.add("MAX_CLOCK_SKEW_MS", rolltoken::sessions::MAX_CLOCK_SKEW_MS)?;
-    m.add("STORE_CAPACITY", sessions::STORE_CAPACITY)?;
+    m.add("STORE_CAPACITY", store::STORE_CAPACITY)?;
     m.add("DENY_LIST_CAPACITY", sessions::DENY_LIST_CAPACITY)?;
     Ok(())
 }

@@ -27,7 +27,7 @@ const REQUIRED: [&str; 5] = ["session_id", "subject", "form", "created_at", "exp
 
 /// Sets the field `key` of `r` from `value`.
 fn set_field(r: &mut core_record::Record, key: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    let u64_of = |v: &Bound<'_, PyAny>| v.extract::<u64>();
+    let u64_of = |v: &Bound<'_, PyAny>| convert::u64_arg(v, key);
     match key {
         "session_id" => r.session_id = SessionId(convert::session_id(value)?),
         "parent" => {

@@ -1,5 +1,6 @@
-//! `Sessions`: the core's request façade over its in-memory store and deny list, behind a
-//! mutex, plus the store-free halves (`begin`/`finish`, `plan_login`, …) for Python stores.
+//! `Engine`: the core's request façade and deny list behind a mutex: the store-free halves
+//! (`begin`/`finish`, `plan_login`, …) that `rolltoken.Sessions` drives over any store, and
+//! whole requests in one call over a shared `MemoryStore`.
 //!
 //! Every call converts its arguments while holding the GIL, then releases the GIL for the
 //! core call (the mutex is only ever taken without the GIL, so the two cannot deadlock), then
@@ -7,7 +8,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
@@ -16,7 +17,7 @@ use rolltoken::keys::Keyring;
 use rolltoken::policy;
 use rolltoken::record::{self as core_record, RecordError, RevokeReason};
 use rolltoken::sessions::{self as core, Pending, Request};
-use rolltoken::store::{MemoryDenyList, MemoryStore, Store, StoreError};
+use rolltoken::store::{MemoryDenyList, Store, StoreError};
 use rolltoken::token::{SessionId, Subject};
 
 use crate::convert::{self, Client, Text, py_bytes};
@@ -26,29 +27,55 @@ use crate::names;
 use crate::outcome::Outcome;
 use crate::policy::Policy;
 use crate::record;
+use crate::store::{MemoryStore, Shared, on_big_stack};
 
-/// Records the in-memory store holds (it evicts expired, then revoked sessions when full).
-pub(crate) const STORE_CAPACITY: usize = 4096;
 /// Entries of the deny list (cached mode's revoked sessions inside their fresh window).
 pub(crate) const DENY_LIST_CAPACITY: usize = 1024;
 
-type Core =
-    core::Sessions<Arc<Keyring>, MemoryStore<STORE_CAPACITY>, MemoryDenyList<DENY_LIST_CAPACITY>>;
+/// The engine's store: a shared `MemoryStore`, or none (the caller drives its own store
+/// through the halves; whole-request calls then answer `store_unavailable`).
+struct EngineStore(Option<Shared>);
 
-/// The façade is about 740 KB inline (heapless maps), more than some threads' stacks hold
-/// (a debug build copies it several times on the way to the heap), so it is built on a
-/// helper thread whose stack surely holds it.
-fn build(keys: Arc<Keyring>, policy: policy::Policy) -> PyResult<Box<Core>> {
-    std::thread::Builder::new()
-        .name("rolltoken-init".to_owned())
-        .stack_size(32 << 20)
-        .spawn(move || {
-            Core::new(keys, policy, MemoryStore::new(), MemoryDenyList::new()).map(Box::new)
-        })
-        .map_err(|e| PyOSError::new_err(format!("cannot start a thread: {e}")))?
-        .join()
-        .map_err(|_| PyRuntimeError::new_err("building the session façade failed"))?
-        .map_err(errors::core)
+impl EngineStore {
+    fn get(&mut self) -> Result<&mut Shared, StoreError> {
+        self.0.as_mut().ok_or(StoreError::Unavailable)
+    }
+}
+
+impl Store for EngineStore {
+    fn load(&mut self, id: &SessionId) -> Result<Option<core_record::Record>, StoreError> {
+        self.get()?.load(id)
+    }
+
+    fn save(
+        &mut self,
+        record: &core_record::Record,
+        expected_version: Option<u64>,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        self.get()?.save(record, expected_version, now_ms)
+    }
+
+    fn delete(&mut self, id: &SessionId) -> Result<(), StoreError> {
+        self.get()?.delete(id)
+    }
+
+    fn list_by_subject(
+        &mut self,
+        subject: &Subject,
+        out: &mut [SessionId],
+    ) -> Result<usize, StoreError> {
+        self.get()?.list_by_subject(subject, out)
+    }
+}
+
+type Core = core::Sessions<Arc<Keyring>, EngineStore, MemoryDenyList<DENY_LIST_CAPACITY>>;
+
+fn build(keys: Arc<Keyring>, policy: policy::Policy, store: Option<Shared>) -> PyResult<Box<Core>> {
+    on_big_stack(move || {
+        Core::new(keys, policy, EngineStore(store), MemoryDenyList::new()).map(Box::new)
+    })?
+    .map_err(errors::core)
 }
 
 /// One request's inputs, owned so that the GIL can be released and a `Step` can keep them.
@@ -94,21 +121,25 @@ impl Req {
     }
 }
 
-/// Sessions over the core's in-memory store (4096 records) and deny list (1024 entries),
-/// safe to share between threads. For a store of your own (Redis, SQL), use the store-free
-/// halves: `begin`/`finish`/`store_failed`, `plan_login`, `logout_target`, `revoke_record`.
+/// The core's decisions for one keyring and policy, with the deny list of cached mode (1024
+/// entries), safe to share between threads. `rolltoken.Sessions` drives it; use it directly
+/// only to write a driver of your own: the store-free halves `begin`/`finish`/`store_failed`,
+/// `plan_login`, `logout_target`, `revoke_record`; and, over a `MemoryStore` given as
+/// `store`, whole requests in one call (`handle`, `login`, `logout`, `revoke_all`; without a
+/// store these answer `store_unavailable` / raise `StoreUnavailable`).
 ///
 /// `now_ms` defaults to the OS clock and `new_session_id` to 16 bytes from the OS RNG;
 /// `user_agent` is hashed as given (`str` as UTF-8; pass the raw header as `bytes` when you
 /// have it); `ip` is the client address as text, or `None`.
-#[pyclass(frozen, module = "rolltoken._rolltoken", name = "Sessions")]
-pub(crate) struct Sessions {
+#[pyclass(frozen, module = "rolltoken._rolltoken", name = "Engine")]
+pub(crate) struct Engine {
     inner: Mutex<Box<Core>>,
     keyring: Py<PyKeyring>,
+    store: Option<Py<MemoryStore>>,
     policy: policy::Policy,
 }
 
-impl Sessions {
+impl Engine {
     fn lock(&self) -> MutexGuard<'_, Box<Core>> {
         // The core never panics; should a panic have poisoned the lock, the façade's state is
         // still consistent (every change is one store call), so go on.
@@ -312,23 +343,33 @@ fn loaded(
 }
 
 #[pymethods]
-impl Sessions {
-    /// Sessions under `keyring` and `policy` (default: `Policy.default()`).
+impl Engine {
+    /// An engine under `keyring` and `policy` (default: `Policy.default()`), deciding whole
+    /// requests over `store` when given.
     #[new]
-    #[pyo3(signature = (keyring, policy = None))]
+    #[pyo3(signature = (keyring, policy = None, *, store = None))]
     fn new(
         py: Python<'_>,
         keyring: Bound<'_, PyKeyring>,
         policy: Option<PyRef<'_, Policy>>,
+        store: Option<Bound<'_, MemoryStore>>,
     ) -> PyResult<Self> {
         let policy = policy.map_or_else(policy::Policy::default, |p| p.0);
         let keys = Arc::clone(&keyring.get().keys);
-        let inner = py.detach(|| build(keys, policy))?;
-        Ok(Sessions {
+        let shared = store.as_ref().map(|s| s.get().shared.clone());
+        let inner = py.detach(|| build(keys, policy, shared))?;
+        Ok(Engine {
             inner: Mutex::new(inner),
             keyring: keyring.unbind(),
+            store: store.map(Bound::unbind),
             policy,
         })
+    }
+
+    /// The `MemoryStore` whole requests are decided over, or `None`.
+    #[getter]
+    fn store(&self, py: Python<'_>) -> Option<Py<MemoryStore>> {
+        self.store.as_ref().map(|s| s.clone_ref(py))
     }
 
     /// The keyring.
@@ -601,17 +642,19 @@ impl Sessions {
         Ok(next.map(|r| py_bytes(py, &r.encode())))
     }
 
-    /// The record the in-memory store holds for `session_id` (encoded), or `None`.
-    fn load_record<'py>(
+    /// In cached mode, until when every process must refuse the session of `record` (a
+    /// `Record` or its bytes) revoked at `now_ms`: publish it with the revocation and feed it
+    /// to `deny` everywhere. `None` in strict mode (nothing is cached).
+    #[pyo3(signature = (record, *, now_ms = None))]
+    fn deny_until(
         &self,
-        py: Python<'py>,
-        session_id: &Bound<'py, PyAny>,
-    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let sid = SessionId(convert::session_id(session_id)?);
-        let found = self.run(py, |s| s.store_mut().load(&sid));
-        Ok(found
-            .map_err(errors::store)?
-            .map(|r| py_bytes(py, &r.encode())))
+        py: Python<'_>,
+        record: &Bound<'_, PyAny>,
+        now_ms: Option<u64>,
+    ) -> PyResult<Option<u64>> {
+        let record = record::from_arg(record)?;
+        let now = convert::now(now_ms);
+        Ok(self.run(py, |s| s.deny_until(&record, now)))
     }
 
     /// Refuses `session_id` in cached mode until `until_ms`: how revocations made by other
@@ -640,13 +683,17 @@ impl Sessions {
         self.run(py, |s| s.is_degraded(now))
     }
 
-    fn __repr__(&self, py: Python<'_>) -> String {
-        let stored = self.run(py, |s| s.store().len());
+    fn __repr__(&self) -> String {
         format!(
-            "Sessions(mode='{}', form='{}', key_ids={:?}, stored={stored})",
+            "Engine(mode='{}', form='{}', key_ids={:?}, store={})",
             self.policy.mode.name(),
             self.policy.form.name(),
             self.keyring.get().ids(),
+            if self.store.is_some() {
+                "MemoryStore"
+            } else {
+                "None"
+            },
         )
     }
 }

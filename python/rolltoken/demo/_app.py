@@ -24,7 +24,7 @@ import threading
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
-from .. import _rolltoken as rt
+import rolltoken as rt
 from ..errors import RolltokenError
 from ..wsgi import ENVIRON_KEY, RequestContext, RolltokenWSGI
 from . import _pages as pages

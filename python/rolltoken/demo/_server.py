@@ -12,7 +12,7 @@ import sys
 from typing import Mapping, Optional, TextIO, Tuple
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from .. import _rolltoken as rt
+import rolltoken as rt
 from ..errors import ConfigurationError
 from ._app import DemoApp
 
