@@ -3,7 +3,7 @@
 #   1. a virtualenv in target/py-venv (reused when present) with maturin, pytest and mypy;
 #   2. the wheel, built by pip through maturin: exactly one rolltoken-*-cp39-abi3-*.whl,
 #      installed with its [test] extra;
-#   3. mypy --strict on python/tests (against the installed, typed package);
+#   3. mypy --strict on the package's sources, python/examples and python/tests;
 #   4. python -m mypy.stubtest rolltoken._rolltoken (the hand-written .pyi against the
 #      compiled module; the pure-Python modules are their own stubs, checked by mypy);
 #   5. pytest on python/tests (golden vectors and API tests).
@@ -46,10 +46,30 @@ echo "python: $(basename "$wheel")"
 # The browser test drives Debian's Chromium (/usr/bin/chromium); without it, it is skipped.
 command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ||
   echo "python: chromium could not be installed: the browser test will be skipped" >&2
+# The store tests start their own Redis (single, replica, 6-node cluster) and PostgreSQL on
+# 127.0.0.1 (python/tests/servers.py); a system Redis the package may start is stopped.
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null; then
+  if (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools) >/dev/null 2>&1; then
+    echo "python: installed redis-server and redis-tools ($(redis-server --version | grep -o 'v=[^ ]*'))"
+  else
+    echo "python: redis-server/redis-tools could not be installed: the Redis store tests will fail" >&2
+  fi
+  (service redis-server stop || true) >/dev/null 2>&1
+  (systemctl disable --now redis-server || true) >/dev/null 2>&1
+fi
+if ! command -v initdb >/dev/null && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  if (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null 2>&1; then
+    echo "python: installed postgresql"
+  else
+    echo "python: postgresql could not be installed: the PostgreSQL store tests will fail" >&2
+  fi
+  (service postgresql stop || true) >/dev/null 2>&1
+  (systemctl disable --now postgresql || true) >/dev/null 2>&1
+fi
 
 failed_checks=0
-echo "python: mypy --strict python/tests"
-if ! "$py" -m mypy --strict python/tests; then
+echo "python: mypy --strict python/rolltoken python/examples python/tests"
+if ! "$py" -m mypy --strict python/rolltoken python/examples python/tests; then
   failed_checks=$((failed_checks + 1))
 fi
 echo "python: stubtest rolltoken._rolltoken"

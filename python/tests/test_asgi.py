@@ -42,7 +42,9 @@ WAIT_S = 5.0  # upper bound of any wait in this file
 # delayed ACKs on loopback), which would only slow the tests down.
 ONE_SHOT = httpx.Limits(max_keepalive_connections=0)
 
-FLAVOURS = ["bare", "starlette"]
+#: bare and starlette decide over the in-memory store; redis is the Starlette app over
+#: AsyncSessions with a real redis-server (AsyncRedisStore: every store call awaited).
+FLAVOURS = ["bare", "starlette", "redis"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -56,6 +58,7 @@ class Gates:
     def __init__(self) -> None:
         self.entered = threading.Event()
         self.release = threading.Event()
+        self.loop: Optional[asyncio.AbstractEventLoop] = None  # the server's, once a request ran
 
 
 def state(ctx: RequestContext) -> Dict[str, Any]:
@@ -68,30 +71,39 @@ def state(ctx: RequestContext) -> Dict[str, Any]:
     }
 
 
-def act(ctx: RequestContext, path: str, query: str) -> Tuple[int, Dict[str, Any]]:
+async def act(ctx: RequestContext, path: str, query: str, sessions: Any) -> Tuple[int, Dict[str, Any]]:
     """What both apps do: log in (subject from the query: digits are an int id, anything else
-    is passed as given, to show the binding's TypeError), log out, or just show the session."""
+    is passed as given, to show the binding's TypeError), log out, or just show the session.
+    Over AsyncSessions the awaitable ctx.alogin/ctx.alogout, else ctx.login/ctx.logout."""
+    asynchronous = isinstance(sessions, rolltoken.AsyncSessions)
     if path == "/login":
         given = query.partition("subject=")[2] or "42"
         subject: Any = int(given) if given.isdigit() else given
         try:
-            ctx.login(subject)
+            if asynchronous:
+                await ctx.alogin(subject)
+            else:
+                ctx.login(subject)
         except TypeError as e:
             return 400, {"error": str(e)}
     elif path == "/logout":
-        ctx.logout()
+        if asynchronous:
+            await ctx.alogout()
+        else:
+            ctx.logout()
     return 200, state(ctx)
 
 
-def bare_app(gates: Gates) -> ASGIApp:
+def bare_app(gates: Gates, sessions: Any) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
         ctx = scope["rolltoken"]
         assert isinstance(ctx, RequestContext)
+        gates.loop = asyncio.get_running_loop()
         if scope["path"] == "/slow":
             gates.entered.set()
             await asyncio.to_thread(gates.release.wait, WAIT_S)
-        status, body = act(ctx, scope["path"], scope["query_string"].decode())
+        status, body = await act(ctx, scope["path"], scope["query_string"].decode(), sessions)
         await send(
             {
                 "type": "http.response.start",
@@ -108,10 +120,11 @@ def starlette_app(gates: Gates, sessions: Any, mw: Dict[str, Any]) -> ASGIApp:
     async def endpoint(request: Request) -> Response:
         ctx = request.scope["rolltoken"]
         assert isinstance(ctx, RequestContext)
+        gates.loop = asyncio.get_running_loop()
         if request.url.path == "/slow":
             gates.entered.set()
             await asyncio.to_thread(gates.release.wait, WAIT_S)
-        status, body = act(ctx, request.url.path, request.url.query)
+        status, body = await act(ctx, request.url.path, request.url.query, sessions)
         return JSONResponse(body, status_code=status)
 
     paths = ["/", "/api", "/slow", "/no-roll", "/roll"]
@@ -186,6 +199,20 @@ def new_sessions(policy: Optional[rolltoken.Policy] = None) -> rolltoken.Session
     return rolltoken.Sessions(keys, policy)
 
 
+def redis_sessions(request: pytest.FixtureRequest, policy: Optional[rolltoken.Policy]) -> rolltoken.AsyncSessions:
+    import redis.asyncio
+
+    from rolltoken.stores.redis import AsyncRedisStore
+
+    server = request.getfixturevalue("redis_server")
+    if not server.running:
+        server.start()
+    keys = rolltoken.Keyring([(1, os.urandom(32))], minting_id=1)
+    client = redis.asyncio.Redis.from_url(server.url, socket_timeout=2.0)
+    prefix = f"asgi{os.urandom(6).hex()}:"
+    return rolltoken.AsyncSessions(keys, policy, store=AsyncRedisStore(client, prefix=prefix))
+
+
 @pytest.fixture(params=FLAVOURS)
 def rt_asgi_site(request: pytest.FixtureRequest) -> Iterator[MakeSite]:
     """Starts the test's server (either flavour) on demand; stops it after the test."""
@@ -196,12 +223,13 @@ def rt_asgi_site(request: pytest.FixtureRequest) -> Iterator[MakeSite]:
         sessions: Any = None,
         **mw: Any,
     ) -> Site:
-        sessions = sessions if sessions is not None else new_sessions(policy)
+        if sessions is None:
+            sessions = redis_sessions(request, policy) if request.param == "redis" else new_sessions(policy)
         mw.setdefault("cookie", CONFIG)
         gates = Gates()
         app: ASGIApp
         if request.param == "bare":
-            app = RolltokenMiddleware(bare_app(gates), sessions, **mw)
+            app = RolltokenMiddleware(bare_app(gates, sessions), sessions, **mw)
         else:
             app = starlette_app(gates, sessions, mw)
         server = Uvicorn(app)
@@ -215,7 +243,21 @@ def rt_asgi_site(request: pytest.FixtureRequest) -> Iterator[MakeSite]:
         site.gates.release.set()
         for b in site.clients:
             b.close()
+        close_async_store(site)
         site.server.stop()
+
+
+def close_async_store(site: Site) -> None:
+    """Closes a redis flavour's connections on the server's own loop, while it still runs."""
+    if not isinstance(site.sessions, rolltoken.AsyncSessions) or site.gates.loop is None:
+        return
+    store: Any = site.sessions.store
+
+    async def close() -> None:
+        await store.aclose()
+        await store.client.aclose()
+
+    asyncio.run_coroutine_threadsafe(close(), site.gates.loop).result(WAIT_S)
 
 
 def no_jar() -> http.cookiejar.CookieJar:

@@ -43,7 +43,9 @@ API = {"Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin", "Accept": "app
 WAIT_S = 5.0  # upper bound of any wait in this file
 ONE_SHOT = httpx.Limits(max_keepalive_connections=0)  # a fresh connection per request
 
-FLAVOURS = ["validated", "flask"]
+#: validated and flask decide over the in-memory store; postgres is the Flask app over
+#: Sessions with a real PostgreSQL (PostgresStore, a table per test).
+FLAVOURS = ["validated", "flask", "postgres"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -198,7 +200,8 @@ def rt_wsgi_site(request: pytest.FixtureRequest) -> Iterator[MakeSite]:
     sites: List[Site] = []
 
     def make(policy: Optional[rolltoken.Policy] = None, sessions: Any = None, **mw: Any) -> Site:
-        sessions = sessions if sessions is not None else new_sessions(policy)
+        if sessions is None:
+            sessions = postgres_sessions(request, policy) if request.param == "postgres" else new_sessions(policy)
         mw.setdefault("cookie", CONFIG)
         gates = Gates()
         app: WSGIApplication
@@ -218,6 +221,19 @@ def rt_wsgi_site(request: pytest.FixtureRequest) -> Iterator[MakeSite]:
         for b in site.clients:
             b.close()
         site.server.stop()
+        store = getattr(site.sessions, "store", None)
+        if store is not None and not isinstance(store, rolltoken.MemoryStore):
+            store.close()
+
+
+def postgres_sessions(request: pytest.FixtureRequest, policy: Optional[rolltoken.Policy]) -> rolltoken.Sessions:
+    from rolltoken.stores.postgres import PostgresStore
+
+    pg = request.getfixturevalue("postgres_server")
+    store = PostgresStore.connect(pg.dsn, table=f"wsgi_{os.urandom(6).hex()}")
+    store.migrate()
+    keys = rolltoken.Keyring([(1, os.urandom(32))], minting_id=1)
+    return rolltoken.Sessions(keys, policy, store=store)
 
 
 def no_jar() -> http.cookiejar.CookieJar:

@@ -9,17 +9,20 @@ import os
 import socket
 import socketserver
 import sys
-from typing import Mapping, Optional, TextIO, Tuple
+from typing import Callable, Mapping, Optional, TextIO, Tuple
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 import rolltoken as rt
 from ..errors import ConfigurationError
+from ..stores import SessionStore
 from ._app import DemoApp
 
 __all__ = [
+    "DATABASE_URL_ENV",
     "INSECURE_ENV",
     "KEYS_ENV",
     "MINTING_ID_ENV",
+    "REDIS_URL_ENV",
     "DemoServer",
     "is_loopback",
     "load_keys",
@@ -31,6 +34,8 @@ __all__ = [
 KEYS_ENV = "ROLLTOKEN_KEYS"
 MINTING_ID_ENV = "ROLLTOKEN_MINTING_ID"
 INSECURE_ENV = "ROLLTOKEN_DEMO_INSECURE"
+REDIS_URL_ENV = "REDIS_URL"
+DATABASE_URL_ENV = "DATABASE_URL"
 
 log = logging.getLogger("rolltoken.demo")
 
@@ -91,14 +96,44 @@ def make_app(
     policy: Optional[rt.Policy] = None,
     *,
     insecure: bool = False,
+    store: Optional[SessionStore] = None,
 ) -> DemoApp:
-    """The demo WSGI app over a new in-memory :class:`rolltoken.Sessions`: ``keys`` default to
-    a fresh random key, ``policy`` to :meth:`rolltoken.Policy.default` (strict, compact
-    tokens). ``insecure`` drops ``Secure`` and the ``__Host-`` prefix (plain HTTP only)."""
+    """The demo WSGI app over a new :class:`rolltoken.Sessions` in ``store`` (default: in
+    memory): ``keys`` default to a fresh random key, ``policy`` to
+    :meth:`rolltoken.Policy.default` (strict, compact tokens). ``insecure`` drops ``Secure``
+    and the ``__Host-`` prefix (plain HTTP only)."""
     if keys is None:
         keys = rt.Keyring([(1, os.urandom(rt.KEY_LEN))], minting_id=1)
-    sessions = rt.Sessions(keys, policy if policy is not None else rt.Policy.default())
+    sessions = rt.Sessions(keys, policy if policy is not None else rt.Policy.default(), store=store)
     return DemoApp(sessions, insecure=insecure)
+
+
+def store_from_env(env: Mapping[str, str]) -> Tuple[Optional[SessionStore], str, Callable[[], None]]:
+    """The session store ``REDIS_URL`` or ``DATABASE_URL`` names (Redis first), a line for
+    the startup message (no credentials), and how to close it; ``None`` for in memory."""
+    redis_url, database_url = env.get(REDIS_URL_ENV), env.get(DATABASE_URL_ENV)
+    if redis_url:
+        from ..stores.redis import RedisStore
+
+        try:
+            redis_store = RedisStore.from_url(redis_url)
+        except ValueError as e:
+            raise ConfigurationError(f"{REDIS_URL_ENV} is not a Redis URL: {e}") from None
+        return redis_store, f"sessions in Redis ({REDIS_URL_ENV})", redis_store.client.close
+    if database_url:
+        from ..stores.postgres import PostgresStore
+
+        try:
+            pg_store = PostgresStore.connect(database_url, wait=True)
+        except ValueError as e:
+            raise ConfigurationError(f"{DATABASE_URL_ENV} is not a PostgreSQL URL: {e}") from None
+        try:
+            pg_store.migrate()
+        except BaseException:
+            pg_store.close()
+            raise
+        return pg_store, f"sessions in PostgreSQL ({DATABASE_URL_ENV})", pg_store.close
+    return None, "sessions in memory", lambda: None
 
 
 def make_server(host: str, port: int, app: DemoApp) -> DemoServer:
@@ -113,7 +148,7 @@ def _truthy(value: Optional[str]) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def startup_line(url: str, app: DemoApp, keys_text: str) -> str:
+def startup_line(url: str, app: DemoApp, keys_text: str, store_text: str = "sessions in memory") -> str:
     if app.insecure:
         cookie = (
             f'cookie "{app.cookie.name}" without Secure or the __Host- prefix '
@@ -125,7 +160,7 @@ def startup_line(url: str, app: DemoApp, keys_text: str) -> str:
             f"so set {INSECURE_ENV}=1 for local use or serve the demo behind HTTPS"
         )
     return (
-        f"rolltoken demo: serving on {url}; {cookie}; {keys_text}; accounts and sessions "
+        f"rolltoken demo: serving on {url}; {cookie}; {keys_text}; {store_text}, accounts "
         "in memory (a restart ends them); Ctrl-C stops"
     )
 
@@ -152,10 +187,12 @@ def serve(
         )
     insecure = _truthy(env.get(INSECURE_ENV))
     keys, keys_text = load_keys(env)
-    app = make_app(keys, policy, insecure=insecure)
+    store, store_text, close_store = store_from_env(env)
+    app = make_app(keys, policy, insecure=insecure, store=store)
     try:
         server = make_server(host, port, app)
     except OSError as e:
+        close_store()
         raise ConfigurationError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
@@ -163,7 +200,7 @@ def serve(
     bound_host = bound.decode() if isinstance(bound, bytes) else str(bound)
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     url = f"http://{shown}:{server.server_port}/"
-    out.write(startup_line(url, app, keys_text) + "\n")
+    out.write(startup_line(url, app, keys_text, store_text) + "\n")
     if not is_loopback(host):
         out.write("rolltoken demo: WARNING: serving other machines" +
                   (" over plain HTTP with insecure cookies\n" if insecure else "\n"))
@@ -175,4 +212,5 @@ def serve(
         out.flush()
     finally:
         server.server_close()
+        close_store()
     return 0
