@@ -6,7 +6,8 @@
 #   3. ROLLTOKEN_DEMO_INSECURE=1 python -m rolltoken demo --port ${PORT:-8000}: plain HTTP on
 #      this machine, so the cookie is "rolltoken" without Secure or the __Host- prefix.
 # Extra arguments go to the demo (--host, --allow-remote). Keys: ROLLTOKEN_KEYS when set
-# (`rolltoken keygen`), else a fresh random key per run. PYTHON picks the interpreter.
+# (`rolltoken keygen`), else a fresh random key per run. Sessions: in memory, or in Redis /
+# PostgreSQL when REDIS_URL / DATABASE_URL is set. PYTHON picks the interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,5 +34,8 @@ if [ "${#built[@]}" -ne 1 ]; then
   exit 1
 fi
 "$py" -m pip install --quiet --force-reinstall --no-deps "${built[0]}"
+# Sessions in Redis or PostgreSQL when REDIS_URL / DATABASE_URL is set: their client libraries.
+if [ -n "${REDIS_URL:-}" ]; then "$py" -m pip install --quiet "${built[0]}[redis]"; fi
+if [ -n "${DATABASE_URL:-}" ]; then "$py" -m pip install --quiet "${built[0]}[postgres]"; fi
 
 exec env ROLLTOKEN_DEMO_INSECURE=1 "$py" -m rolltoken demo --port "${PORT:-8000}" "$@"

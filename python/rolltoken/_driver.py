@@ -166,7 +166,14 @@ def revoke(engine: Engine, session_id: bytes, reason: RevokeReason, now: int) ->
         stored = decode_record(raw)
         revoked = engine.revoke_record(stored, reason, now_ms=now)
         if revoked is None:
-            return False  # already revoked: the first reason stays
+            # Already revoked (the first reason stays), perhaps by an earlier try whose
+            # replication wait timed out: save it again, unchanged, so that it is durable
+            # before anyone is told it is done.
+            try:
+                yield Save(stored, stored.version, now)
+            except Conflict:
+                continue
+            return False
         record = decode_record(revoked)
         try:
             yield Save(record, stored.version, now)

@@ -113,7 +113,10 @@ def store_from_env(env: Mapping[str, str]) -> Tuple[Optional[SessionStore], str,
     the startup message (no credentials), and how to close it; ``None`` for in memory."""
     redis_url, database_url = env.get(REDIS_URL_ENV), env.get(DATABASE_URL_ENV)
     if redis_url:
-        from ..stores.redis import RedisStore
+        try:
+            from ..stores.redis import RedisStore
+        except ImportError:
+            raise ConfigurationError(f"{REDIS_URL_ENV} is set: pip install 'rolltoken[redis]'") from None
 
         try:
             redis_store = RedisStore.from_url(redis_url)
@@ -121,7 +124,10 @@ def store_from_env(env: Mapping[str, str]) -> Tuple[Optional[SessionStore], str,
             raise ConfigurationError(f"{REDIS_URL_ENV} is not a Redis URL: {e}") from None
         return redis_store, f"sessions in Redis ({REDIS_URL_ENV})", redis_store.client.close
     if database_url:
-        from ..stores.postgres import PostgresStore
+        try:
+            from ..stores.postgres import PostgresStore
+        except ImportError:
+            raise ConfigurationError(f"{DATABASE_URL_ENV} is set: pip install 'rolltoken[postgres]'") from None
 
         try:
             pg_store = PostgresStore.connect(database_url, wait=True)

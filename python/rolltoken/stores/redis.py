@@ -13,7 +13,9 @@ Layout, under a key prefix (default ``rolltoken:``):
 
 Durability: a save that revokes (logout, reuse, revoke-all) is followed by ``WAIT`` on the
 same connection, so it is on ``replicas`` replicas before it is acknowledged (``"auto"``: one
-when the master has any, else none). The core repairs a store that is behind forward (DESIGN
+when the master has any, else none; right after a failover the promoted master has none until
+a replica rejoins, so deployments that need the guarantee through a second failure set
+``replicas=1``, which answers ``store_unavailable`` to revocations while no replica is up). The core repairs a store that is behind forward (DESIGN
 §6 rule 5), so a revocation lost in a failover would revive a stolen session; an ordinary
 advance lost in a failover is repaired and costs nothing. A ``WAIT`` that times out raises
 :class:`~rolltoken.StoreUnavailable` (the write may still land; the request is retried).
@@ -40,8 +42,11 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 
 import redis
 import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
-from redis.exceptions import RedisError
+from redis.retry import Retry
+from redis.exceptions import RedisClusterException, RedisError
 
 from .._rolltoken import RECORD_LEN, SESSION_ID_LEN, Record, log_id
 from ..errors import ConfigurationError, Conflict, StoreUnavailable
@@ -52,6 +57,10 @@ if TYPE_CHECKING:
 __all__ = ["AsyncRedisDenyFeed", "AsyncRedisStore", "RedisDenyFeed", "RedisStore"]
 
 logger = logging.getLogger("rolltoken")
+
+#: What redis-py raises when a server cannot be used: its errors, plus RedisClusterException
+#: (not a RedisError) when no Cluster node answers, plus socket errors it lets through.
+_REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
 
 #: Compare-and-swap of one record. KEYS[1]: the session's key. ARGV: expected version as 8
 #: big-endian bytes ("" = the key must be absent), the new record, its TTL in ms. Returns 1
@@ -228,8 +237,13 @@ class RedisStore:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
-        """A store over ``redis.Redis.from_url(url)`` (socket timeouts default to 2 s)."""
-        return cls(redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0), **options)
+        """A store over ``redis.Redis.from_url(url)`` with 2 s socket timeouts and one quick
+        retry (redis-py's default retries for about 4 s, so an outage would answer each
+        request that late; build your own client the same way)."""
+        client = redis.Redis.from_url(
+            url, socket_timeout=2.0, socket_connect_timeout=2.0, retry=Retry(NoBackoff(), 1)
+        )
+        return cls(client, **options)
 
     @property
     def client(self) -> Union[redis.Redis, RedisCluster]:
@@ -241,7 +255,7 @@ class RedisStore:
         key = self._keys.session(session_id)
         try:
             raw = self._client.get(key)
-        except RedisError as e:
+        except _REDIS_ERRORS as e:
             raise _unavailable("load", e, session_id) from None
         return _raw(raw)
 
@@ -264,7 +278,7 @@ class RedisStore:
                 stored = self._save(keys=[key], args=args)
             else:
                 stored = self._save_durably(key, args)
-        except (RedisError, _NotDurable) as e:
+        except (*_REDIS_ERRORS, _NotDurable) as e:
             raise _unavailable("save", e, sid) from None
         if not stored:
             raise Conflict("session record changed concurrently")
@@ -290,7 +304,7 @@ class RedisStore:
     def delete(self, session_id: bytes) -> None:
         try:
             self._client.delete(self._keys.session(session_id))
-        except RedisError as e:
+        except _REDIS_ERRORS as e:
             raise _unavailable("delete", e, session_id) from None
 
     def list_by_subject(self, subject: bytes, now_ms: int) -> List[bytes]:
@@ -307,7 +321,7 @@ class RedisStore:
             active, stale = _Keys.listed(ids, raws, subject, now_ms)
             if stale:
                 self._client.srem(index, *[s.hex() for s in stale])
-        except RedisError as e:
+        except _REDIS_ERRORS as e:
             raise _unavailable("list", e) from None
         return active
 
@@ -339,9 +353,10 @@ class AsyncRedisStore:
     @classmethod
     def from_url(cls, url: str, **options: Any) -> AsyncRedisStore:
         """A store over ``redis.asyncio.Redis.from_url(url)`` (2 s socket timeouts)."""
-        store = cls(
-            redis.asyncio.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0), **options
+        client = redis.asyncio.Redis.from_url(
+            url, socket_timeout=2.0, socket_connect_timeout=2.0, retry=AsyncRetry(NoBackoff(), 1)
         )
+        store = cls(client, **options)
         store._owns_client = True
         return store
 
@@ -363,7 +378,7 @@ class AsyncRedisStore:
         key = self._keys.session(session_id)
         try:
             raw = await self._client.get(key)
-        except RedisError as e:
+        except _REDIS_ERRORS as e:
             raise _unavailable("load", e, session_id) from None
         return _raw(raw)
 
@@ -383,7 +398,7 @@ class AsyncRedisStore:
                 stored = await self._save(keys=[key], args=args)
             else:
                 stored = await self._save_durably(key, args)
-        except (RedisError, _NotDurable) as e:
+        except (*_REDIS_ERRORS, _NotDurable) as e:
             raise _unavailable("save", e, sid) from None
         if not stored:
             raise Conflict("session record changed concurrently")
@@ -418,7 +433,7 @@ class AsyncRedisStore:
     async def delete(self, session_id: bytes) -> None:
         try:
             await self._client.delete(self._keys.session(session_id))
-        except RedisError as e:
+        except _REDIS_ERRORS as e:
             raise _unavailable("delete", e, session_id) from None
 
     async def list_by_subject(self, subject: bytes, now_ms: int) -> List[bytes]:
@@ -434,7 +449,7 @@ class AsyncRedisStore:
             active, stale = _Keys.listed(ids, raws, subject, now_ms)
             if stale:
                 await self._client.srem(index, *[s.hex() for s in stale])
-        except RedisError as e:
+        except _REDIS_ERRORS as e:
             raise _unavailable("list", e) from None
         return active
 
@@ -450,7 +465,9 @@ class RedisDenyFeed:
     """Carries revocations between processes for cached mode: ``publish`` adds the revoked
     session to a sorted set ``{prefix}denied`` (score: refuse until, in ms) and announces it
     on channel ``{prefix}deny``; a listener thread applies what it hears to the local deny
-    list (``Sessions.deny``) and re-reads the sorted set after every (re)connection.
+    list (``Sessions.deny``) and re-reads the sorted set after every (re)subscription (its
+    own reconnections and redis-py's) and every ``resync_s`` seconds, so a lost message costs
+    at most ``resync_s`` while Redis is reachable.
 
     ``client`` is a blocking ``redis.Redis`` or ``redis.RedisCluster``. ``Sessions(...,
     deny_feed=feed)`` attaches the feed; call :meth:`close` at shutdown.
@@ -463,9 +480,13 @@ class RedisDenyFeed:
         prefix: str = "rolltoken:",
         clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
         reconnect_delay_s: float = 0.2,
+        resync_s: float = 10.0,
     ) -> None:
         if not isinstance(client, (redis.Redis, RedisCluster)):
             raise TypeError("client must be a redis.Redis or redis.RedisCluster")
+        if not resync_s > 0:
+            raise ValueError("resync_s must be positive")
+        self._resync_s = float(resync_s)
         self._client = client
         self._prefix = _check_prefix(prefix)
         self._set = f"{self._prefix}denied"
@@ -491,7 +512,7 @@ class RedisDenyFeed:
             pipe.zremrangebyscore(self._set, "-inf", now)
             pipe.execute()
             self._client.publish(self._channel, f"{sid.hex()}:{until_ms}")
-        except RedisError as e:
+        except _REDIS_ERRORS as e:
             raise _unavailable("deny publish", e, sid) from None
 
     def attach(self, sessions: Any) -> None:
@@ -530,16 +551,24 @@ class RedisDenyFeed:
         while not self._stop.is_set():
             pubsub = None
             try:
-                pubsub = cast(Any, self._client).pubsub(ignore_subscribe_messages=True)
+                pubsub = cast(Any, self._client).pubsub()
                 pubsub.subscribe(self._channel)
-                # Subscribed first, then read the set: nothing published in between is lost.
-                pubsub.get_message(timeout=1.0)
-                self._catch_up()
+                resync_at = float("inf")
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=0.5)
-                    if message is not None and message.get("type") == "message":
+                    kind = message.get("type") if message is not None else None
+                    if kind == "subscribe":
+                        # The first subscription, or redis-py's own resubscription after it
+                        # reconnected by itself: subscribed first, then read the set, so
+                        # nothing published while the connection was down is missed.
+                        self._catch_up()
+                        resync_at = time.monotonic() + self._resync_s
+                    elif kind == "message" and message is not None:
                         self._handle(message.get("data"))
-            except (RedisError, OSError):
+                    if time.monotonic() >= resync_at:  # belt and braces: a lost message
+                        self._catch_up()
+                        resync_at = time.monotonic() + self._resync_s
+            except _REDIS_ERRORS:
                 logger.warning("rolltoken: deny feed disconnected; reconnecting", exc_info=True)
                 self.caught_up.clear()
                 self._stop.wait(self._delay)
@@ -547,7 +576,7 @@ class RedisDenyFeed:
                 if pubsub is not None:
                     try:
                         pubsub.close()
-                    except (RedisError, OSError):
+                    except _REDIS_ERRORS:
                         pass
 
     def _handle(self, data: Any) -> None:
