@@ -226,6 +226,10 @@ class RequestHeaders:
             accept=self.accept,
         )
 
+    def cross_site(self) -> bool:
+        """``Sec-Fetch-Site: cross-site``: another site caused this request."""
+        return self.sec_fetch_site is not None and self.sec_fetch_site.strip().lower() == b"cross-site"
+
     def wants_html(self, kind: Kind) -> bool:
         """Whether a refusal is shown to a person (an HTML page) rather than to a script (a
         problem+json body): an advancing request, any navigation, or an ``Accept`` that leads
@@ -282,6 +286,7 @@ class RequestContext:
         "_started",
         "_outcome",
         "_view",
+        "_hand_out",
     )
 
     def __init__(
@@ -292,6 +297,7 @@ class RequestContext:
         user_agent: bytes | None,
         ip: str | None,
         outcome: Outcome,
+        hand_out: bool = True,
     ) -> None:
         self._sessions = sessions
         self._config = config
@@ -302,6 +308,7 @@ class RequestContext:
         self._started = False
         self._outcome = outcome
         self._view = outcome.view
+        self._hand_out = hand_out
 
     @property
     def outcome(self) -> Outcome:
@@ -385,6 +392,8 @@ class RequestContext:
         self._started = True
         if self._action is not None:
             return self._action
+        if not self._hand_out:
+            return None
         token, view = self._outcome.token, self._outcome.view
         if token is None or view is None:
             return None
@@ -461,7 +470,12 @@ class Middleware:
     ) -> Prepared:
         cookie, kind, ip = asked
         if outcome.proceed or outcome.rule is Rule.NO_SESSION:
-            ctx = RequestContext(self.sessions, self.config, cookie, req.user_agent, ip, outcome)
+            # A request another site caused may arrive without the session cookie although the
+            # browser holds one (SameSite withholds it from cross-site POSTs, Strict from every
+            # cross-site navigation): a new anonymous cookie in its answer would overwrite the
+            # user's session, a forced logout. Such a request runs anonymous, handing out none.
+            hand_out = not (outcome.rule is Rule.NEW_ANONYMOUS and req.cross_site())
+            ctx = RequestContext(self.sessions, self.config, cookie, req.user_agent, ip, outcome, hand_out)
             return Prepared(None, ctx)
         logger.warning(
             "rolltoken: request refused (rule=%s, log_id=%s, kind=%s)",
