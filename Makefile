@@ -4,15 +4,16 @@ SHELL := bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all demo walkthrough test setup lint test-rust deps no-panic icount bench vectors fmt help ffi header test-c test-go test-python install
+.PHONY: all demo walkthrough test setup lint test-rust deps no-panic icount bench vectors fmt help ffi header test-c test-go test-python install sim sim-smoke
 
 all: test
 
 help:
 	@echo "make demo     serve the demo web app on 127.0.0.1:8000 (in-memory store)"
 	@echo "make walkthrough  one session through the Rust core, verdict by verdict"
-	@echo "make test     every check: format, clippy, Rust tests, golden vectors, deps, no-panic proof"
-	@echo "make bench    run the criterion benches (peers in the same groups)"
+	@echo "make test     every check: Rust, C under sanitizers, Go, Python on real Redis/PostgreSQL, short fuzz, sim smoke"
+	@echo "make bench    every benchmark (Rust, C ABI, Go, Python, ASGI under load); writes BENCHMARKS.md and docs/benchmarks.png"
+	@echo "make sim      the theft-and-race simulator (writes docs/simulation.md and .png)"
 	@echo "make vectors  regenerate vectors/rolltoken-v1.json from the core"
 	@echo "make header   regenerate include/rolltoken.h from ffi/ (cbindgen)"
 	@echo "make install  install the C library, header and rolltoken.pc under PREFIX (default /usr/local)"
@@ -34,7 +35,7 @@ demo: setup
 walkthrough: setup
 	$(CARGO) run --quiet --locked -p rolltoken --example walkthrough
 
-test: setup lint test-rust deps no-panic icount test-c test-go test-python
+test: setup lint test-rust deps no-panic icount sim-smoke test-c test-go test-python
 	@echo "make test: every check passed"
 
 lint:
@@ -57,11 +58,22 @@ icount:
 	bash benches/icount.sh
 	$(CARGO) test --quiet --locked -p rolltoken-benches --benches
 
-bench:
-	$(CARGO) bench --locked -p rolltoken-benches
+# Every benchmark (criterion: Rust groups + C ABI; Go vs golang-jwt; the Python wheel vs PyJWT /
+# itsdangerous; the ASGI middleware vs Starlette's SessionMiddleware on loopback), then
+# BENCHMARKS.md and docs/benchmarks.png. Installs the Python peers and matplotlib into target/py-venv.
+bench: setup
+	CARGO="$(CARGO)" bash benches/bench-all.sh
 
 no-panic:
 	bash checks/no-panic/run.sh
+
+# The theft-and-race simulator over the real core: writes docs/simulation.md and
+# docs/simulation.png (under 2 minutes); sim-smoke is its self-check (seconds).
+sim:
+	$(CARGO) run --quiet --locked --release -p rolltoken-sim
+
+sim-smoke:
+	$(CARGO) run --quiet --locked --release -p rolltoken-sim -- --smoke
 
 vectors:
 	$(CARGO) run --quiet --locked -p rolltoken-vectors

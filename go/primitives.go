@@ -166,6 +166,19 @@ func LogID(sessionID [SessionIDLen]byte) string {
 	return cText(out[:])
 }
 
+// HMACSHA256 is HMAC-SHA256(key, msg), computed by the keyring's own precomputed-state HMAC
+// (rt_hmac_sha256). key has KeyLen bytes, the length of a keyring secret. It reads no keyring
+// and makes no token: it is there so that published HMAC-SHA256 vectors (RFC 4231, Project
+// Wycheproof) can be checked through this library's HMAC. A key of another length has the
+// same HMAC as a KeyLen-byte key when it is shorter (padded with zeros) or longer than 64
+// bytes (its SHA-256 hash), as RFC 2104 defines.
+func HMACSHA256(key [KeyLen]byte, msg []byte) [32]byte {
+	defer wipe(key[:])
+	var out [32]byte
+	mustOK(C.rt_hmac_sha256(bptr(key[:]), bptr(msg), blen(msg), bptr(out[:])), "rt_hmac_sha256")
+	return out
+}
+
 // Record is a session record's fields (rt_record); its RecordLen-byte encoding is what a
 // store keeps (EncodeRecord, DecodeRecord).
 type Record struct {

@@ -444,6 +444,23 @@ const char *rt_detail_name(uint8_t rule, uint8_t detail);
 // Pointers as documented.
 rt_status rt_log_id(const uint8_t *session_id, char *out);
 
+// Writes HMAC-SHA256(`key`, `msg`) (32 bytes) into `out`. `key` points to RT_KEY_LEN (32)
+// bytes, the length of a keyring secret; `msg` to `msg_len` bytes (NULL only when 0).
+//
+// Computed by the core's precomputed-state HMAC (`rolltoken::keys::PrekeyedMac`), the one
+// each keyring keys with its secrets. It reads no keyring and makes no token: it exists so
+// that published HMAC-SHA256 vectors (RFC 4231, Project Wycheproof) can be checked through
+// this library's HMAC from C and the bindings. A key of another length has the same HMAC
+// as a 32-byte key when it is shorter (padded with zeros) or longer than 64 bytes (its
+// SHA-256 hash), as RFC 2104 defines. Thread-safe.
+//
+// # Errors
+// `RT_STATUS_NULL_PARAMETER`.
+//
+// # Safety
+// `key` readable for 32 bytes, `msg` readable for `msg_len`, `out` writable for 32 bytes.
+rt_status rt_hmac_sha256(const uint8_t *key, const uint8_t *msg, size_t msg_len, uint8_t *out);
+
 // Fills `*out` with the default cookie: `__Host-rolltoken`, Secure, HttpOnly, SameSite=Lax,
 // Path=/ (static strings).
 //

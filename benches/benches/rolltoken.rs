@@ -36,6 +36,11 @@
 //!   /24), `log_id`, `engine::decide` of an advance on a record in hand, a memory-store load +
 //!   compare-and-swap save, and `Sessions::handle` of a read with the current token.
 //!
+//! - **ratio mode** (`ROLLTOKEN_RATIOS=1`, no criterion): the floor and the target ops
+//!   (compact and full verify, both advances, their jsonwebtoken peers) timed in alternating
+//!   batches, so each ratio compares two measurements taken under the same load; see
+//!   [`ratios`].
+//!
 //! jsonwebtoken claims equivalent to a full token: `{sub, sid, ctr, iat, exp, bnd}` (subject,
 //! session id as hex, counter, issued-at and expiry in seconds, binding as hex), HS256,
 //! `Validation::new(HS256)` (validates `exp` against the system clock).
@@ -46,7 +51,7 @@ use core::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cookie::{Cookie, CookieJar, Key};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rolltoken::cookie::{MAX_SET_COOKIE_LEN, find_cookie, write_set_cookie};
@@ -705,4 +710,161 @@ criterion_group! {
     config = config();
     targets = verify_compact, verify_full, advance_memory, mint, parse, cookie_header, components
 }
-criterion_main!(benches);
+
+/// `criterion_main!(benches)`, plus the interleaved ratio mode (`ROLLTOKEN_RATIOS=1`).
+fn main() {
+    if std::env::var_os("ROLLTOKEN_RATIOS").is_some() {
+        ratios();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interleaved ratios (`ROLLTOKEN_RATIOS=1 cargo bench -p rolltoken-benches --bench rolltoken`)
+//
+// Criterion measures one benchmark after the other, ~2.5 s each, so on a shared machine whose
+// load changes from second to second a group's floor and its rolltoken row can be measured
+// under different loads, and the ratio between them swings (0.5× to 1.1× for the same code).
+// This mode times the floor and every target op in alternating batches of ~20 µs, round after
+// round, so each op's batch is timed next to a floor batch under the same load; it prints
+// the median over rounds of each op/floor ratio (and the 10th–90th percentile), the ratio of
+// the fastest batches (the least disturbed: what a quiet machine gives), and the median
+// peer/op speed-up.
+
+/// Runs `op` `n` times; nanoseconds per run.
+fn time_batch(op: &mut dyn FnMut(), n: u32) -> f64 {
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        op();
+    }
+    t.elapsed().as_secs_f64() * 1e9 / f64::from(n)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+/// A named op of the ratio mode.
+type NamedOp<'a> = (&'static str, Box<dyn FnMut() + 'a>);
+
+fn ratios() {
+    let keys = fx::keyring();
+    let client = fx::client();
+    let floor = Floor::new();
+    let compact = fx::compact_token(&keys);
+    let full = fx::full_token(&keys);
+    let jwt = Jwt::new(&fx::full_claims(&keys));
+    let (mut s_compact, first) = fx::sessions(&keys, Policy::default());
+    let mut chain_compact = fx::chain(&mut s_compact, first, 2);
+    let full_policy = Policy {
+        form: token::Form::Full,
+        ..Policy::default()
+    };
+    let (mut s_full, first) = fx::sessions(&keys, full_policy);
+    let mut chain_full = fx::chain(&mut s_full, first, 2);
+    // (name, op); the floor first.
+    let mut ops: Vec<NamedOp<'_>> = vec![
+        (
+            "floor_hmac_29B",
+            Box::new(|| {
+                black_box(floor_hmac(black_box(&floor)));
+            }),
+        ),
+        (
+            "verify_compact",
+            Box::new(|| {
+                assert!(rt_verify_compact(
+                    black_box(&keys),
+                    black_box(compact.as_bytes()),
+                    black_box(fx::COMPACT_COUNTER),
+                ));
+            }),
+        ),
+        (
+            "verify_full",
+            Box::new(|| assert!(rt_verify_full(black_box(&keys), black_box(full.as_bytes())))),
+        ),
+        (
+            "jsonwebtoken_decode",
+            Box::new(|| {
+                black_box(jwt_decode(black_box(&jwt)));
+            }),
+        ),
+        (
+            "advance_memory_compact",
+            Box::new(|| {
+                assert!(chain_compact.advance(black_box(&mut s_compact), black_box(&client)))
+            }),
+        ),
+        (
+            "advance_memory_full",
+            Box::new(|| assert!(chain_full.advance(black_box(&mut s_full), black_box(&client)))),
+        ),
+        (
+            "jsonwebtoken_decode_encode",
+            Box::new(|| {
+                black_box(jwt_roll(black_box(&jwt)));
+            }),
+        ),
+    ];
+    // Batch sizes for ~20 µs per batch, from a first estimate.
+    let sizes: Vec<u32> = ops
+        .iter_mut()
+        .map(|(_, op)| {
+            for _ in 0..1000 {
+                op();
+            }
+            let ns = time_batch(op.as_mut(), 1000);
+            (20_000.0 / ns).clamp(1.0, 10_000.0) as u32
+        })
+        .collect();
+    let rounds = 600;
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); ops.len()];
+    for _ in 0..rounds {
+        for (i, (_, op)) in ops.iter_mut().enumerate() {
+            times[i].push(time_batch(op.as_mut(), sizes[i]));
+        }
+    }
+    let median_of = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (
+            percentile(&v, 0.5),
+            percentile(&v, 0.1),
+            percentile(&v, 0.9),
+        )
+    };
+    let per_round = |a: usize, b: usize| -> Vec<f64> {
+        times[a].iter().zip(&times[b]).map(|(x, y)| x / y).collect()
+    };
+    let index = |name: &str| ops.iter().position(|(n, _)| *n == name).expect("op");
+    println!("interleaved: {rounds} rounds, each op timed next to the floor; medians over rounds");
+    println!();
+    println!(
+        "| op | median ns | × floor (p10–p90) | × floor, fastest batches | peer speed-up (p10–p90) |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    let peers = [
+        ("verify_compact", "jsonwebtoken_decode"),
+        ("verify_full", "jsonwebtoken_decode"),
+        ("advance_memory_compact", "jsonwebtoken_decode_encode"),
+        ("advance_memory_full", "jsonwebtoken_decode_encode"),
+    ];
+    for (i, (name, _)) in ops.iter().enumerate() {
+        let (ns, _, _) = median_of(times[i].clone());
+        let fastest = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+        let quiet = fastest(&times[i]) / fastest(&times[0]);
+        let (r, r10, r90) = median_of(per_round(i, 0));
+        let peer = peers
+            .iter()
+            .find(|(op, _)| op == name)
+            .map(|(_, peer)| {
+                let (s, s10, s90) = median_of(per_round(index(peer), i));
+                format!("{s:.1}× vs {peer} ({s10:.1}–{s90:.1})")
+            })
+            .unwrap_or_else(|| "—".into());
+        println!("| {name} | {ns:.0} | {r:.2} ({r10:.2}–{r90:.2}) | {quiet:.2} | {peer} |");
+    }
+}

@@ -153,24 +153,26 @@ pub fn decide(
     if !required {
         return refuse(Verdict::BindingMismatch);
     }
+    // Rule 1, the common case, builds its record in the decision it returns (no copy here).
+    if let (Position::Current, Kind::Advance) = (position, kind) {
+        return advance(
+            keys,
+            policy,
+            record,
+            (client, hashed),
+            now_ms,
+            Verdict::Fresh,
+            binding,
+        );
+    }
     let mut next = *record;
     let verdict = match (position, kind) {
-        (Position::Current, Kind::Read) => {
+        // (An advance of the current token returned above.)
+        (Position::Current, _) => {
             touch(policy, &mut next, now_ms);
             // Confirm once per step, so rule 3 cannot later hand a stale copy the current token.
             next.confirmed = true;
             Verdict::Current
-        }
-        (Position::Current, Kind::Advance) => {
-            return advance(
-                keys,
-                policy,
-                next,
-                (client, hashed),
-                now_ms,
-                Verdict::Fresh,
-                binding,
-            );
         }
         (Position::Stale(behind), Kind::Read) => Verdict::ConcurrentInGrace { behind },
         (Position::AfterWindow(_), Kind::Read) => behind_verdict,
@@ -178,14 +180,14 @@ pub fn decide(
             return reissue(
                 keys,
                 policy,
-                next,
+                record,
                 now_ms,
                 Verdict::ConcurrentInGrace { behind },
                 binding,
             );
         }
         (Position::AfterWindow(_), Kind::Advance) => {
-            return reissue(keys, policy, next, now_ms, behind_verdict, binding);
+            return reissue(keys, policy, record, now_ms, behind_verdict, binding);
         }
         (Position::Ahead(t), _) => {
             let ahead = t.saturating_sub(record.counter);
@@ -209,7 +211,7 @@ pub fn decide(
                 return advance(
                     keys,
                     policy,
-                    next,
+                    &next,
                     (client, hashed),
                     now_ms,
                     Verdict::StoreBehind { ahead },
@@ -336,17 +338,20 @@ fn clamp_offset(base: u64, at: u64) -> u64 {
     base.saturating_add(u64::from(offset(base, at)))
 }
 
-/// Rule 1 (and the tail of rule 5): mint `c+1`.
+/// Rule 1 (and the tail of rule 5): mint `c+1` from the record `base`.
+///
+/// The record to save is built in place, inside the decision returned, rather than built
+/// here and copied into it (likewise in [`reissue`]).
 fn advance(
     keys: &Keyring,
     policy: &Policy,
-    mut next: Record,
+    base: &Record,
     (client, hashed): (&BindingInput<'_>, Option<(u8, Binding)>),
     now_ms: u64,
     verdict: Verdict,
     binding: BindingMatch,
 ) -> Decision {
-    let Some(c1) = next.counter.checked_add(1) else {
+    let Some(c1) = base.counter.checked_add(1) else {
         let verdict = Verdict::Expired(Expiry::CounterExhausted);
         return Decision {
             verdict,
@@ -355,50 +360,54 @@ fn advance(
             token: None,
         };
     };
-    let in_window = now_ms < next.grace_until;
-    // Inside the window the floor stays (older racers are still in flight), capped by span.
-    next.floor = if in_window {
-        next.floor
-            .max(c1.saturating_sub(u64::from(policy.span_cap)))
-    } else {
-        next.counter
-    };
-    next.counter = c1;
-    next.last_advance_at = now_ms;
-    next.last_seen_at = now_ms;
-    next.grace_until = clamp_offset(
-        now_ms,
-        now_ms.saturating_add(policy.grace_ms(next.lateness_ms)),
-    );
-    next.grace_answers = 0;
-    next.confirmed = false;
-    // Each step forgets 1/8 of the remembered lateness, so one slow moment fades.
-    next.lateness_ms = next.lateness_ms.saturating_sub(next.lateness_ms / 8);
-    let kid = keys.minting_id();
-    next.binding_key_id = kid;
-    next.binding = match hashed {
-        Some((hashed_kid, b)) if hashed_kid == kid => b,
-        _ => keys.binding(kid, client).unwrap_or_default(),
-    };
-    let token = mint(keys, &next, kid);
-    Decision {
+    let mut decision = Decision {
         verdict,
         binding,
-        save: Some(bump(next)),
-        token,
+        save: Some(*base),
+        token: None,
+    };
+    if let Some(next) = &mut decision.save {
+        let in_window = now_ms < next.grace_until;
+        // Inside the window the floor stays (older racers are still in flight), capped by span.
+        next.floor = if in_window {
+            next.floor
+                .max(c1.saturating_sub(u64::from(policy.span_cap)))
+        } else {
+            next.counter
+        };
+        next.counter = c1;
+        next.last_advance_at = now_ms;
+        next.last_seen_at = now_ms;
+        next.grace_until = clamp_offset(
+            now_ms,
+            now_ms.saturating_add(policy.grace_ms(next.lateness_ms)),
+        );
+        next.grace_answers = 0;
+        next.confirmed = false;
+        // Each step forgets 1/8 of the remembered lateness, so one slow moment fades.
+        next.lateness_ms = next.lateness_ms.saturating_sub(next.lateness_ms / 8);
+        let kid = keys.minting_id();
+        next.binding_key_id = kid;
+        next.binding = match hashed {
+            Some((hashed_kid, b)) if hashed_kid == kid => b,
+            _ => keys.binding(kid, client).unwrap_or_default(),
+        };
+        bump_in_place(next);
+        decision.token = mint(keys, next, kid);
     }
+    decision
 }
 
 /// Rules 2 and 3 on an advance: hand out the current token again, reopening the window.
 fn reissue(
     keys: &Keyring,
     policy: &Policy,
-    mut next: Record,
+    base: &Record,
     now_ms: u64,
     verdict: Verdict,
     binding: BindingMatch,
 ) -> Decision {
-    if next.grace_answers >= policy.answer_cap {
+    if base.grace_answers >= policy.answer_cap {
         return Decision {
             verdict: Verdict::GraceExhausted,
             binding,
@@ -406,35 +415,39 @@ fn reissue(
             token: None,
         };
     }
-    next.grace_answers = next.grace_answers.saturating_add(1);
-    // Adaptive grace follows the lateness of stale arrivals inside the window only: a rule 3
-    // arrival (a lost response found minutes later) says nothing about propagation delay.
-    // Only the client of the last advance counts, and never past what the window can use:
-    // a stale copy elsewhere must not be able to widen the window it hides in.
-    if let Verdict::ConcurrentInGrace { .. } = verdict
-        && binding.full()
-    {
-        let observed =
-            u32::try_from(now_ms.saturating_sub(next.last_advance_at)).unwrap_or(u32::MAX);
-        next.lateness_ms = observed.max(next.lateness_ms).min(policy.lateness_cap_ms());
-    }
-    // Requests sent with the older token are still in flight: reopen as if `c` were new.
-    let reopened = now_ms.saturating_add(policy.grace_ms(next.lateness_ms));
-    next.grace_until = clamp_offset(next.last_advance_at, next.grace_until.max(reopened));
-    touch(policy, &mut next, now_ms);
-    // The same key, time and binding as the original mint: the very same token.
-    let kid = if keys.contains(next.binding_key_id) {
-        next.binding_key_id
-    } else {
-        keys.minting_id()
-    };
-    let token = mint(keys, &next, kid);
-    Decision {
+    let mut decision = Decision {
         verdict,
         binding,
-        save: Some(bump(next)),
-        token,
+        save: Some(*base),
+        token: None,
+    };
+    if let Some(next) = &mut decision.save {
+        next.grace_answers = next.grace_answers.saturating_add(1);
+        // Adaptive grace follows the lateness of stale arrivals inside the window only: a rule 3
+        // arrival (a lost response found minutes later) says nothing about propagation delay.
+        // Only the client of the last advance counts, and never past what the window can use:
+        // a stale copy elsewhere must not be able to widen the window it hides in.
+        if let Verdict::ConcurrentInGrace { .. } = verdict
+            && binding.full()
+        {
+            let observed =
+                u32::try_from(now_ms.saturating_sub(next.last_advance_at)).unwrap_or(u32::MAX);
+            next.lateness_ms = observed.max(next.lateness_ms).min(policy.lateness_cap_ms());
+        }
+        // Requests sent with the older token are still in flight: reopen as if `c` were new.
+        let reopened = now_ms.saturating_add(policy.grace_ms(next.lateness_ms));
+        next.grace_until = clamp_offset(next.last_advance_at, next.grace_until.max(reopened));
+        touch(policy, next, now_ms);
+        // The same key, time and binding as the original mint: the very same token.
+        let kid = if keys.contains(next.binding_key_id) {
+            next.binding_key_id
+        } else {
+            keys.minting_id()
+        };
+        bump_in_place(next);
+        decision.token = mint(keys, next, kid);
     }
+    decision
 }
 
 /// The token for the record's current counter, in the session's form.
@@ -461,8 +474,13 @@ pub(crate) fn claims_of(record: &Record, kid: u8, binding: Binding) -> Claims {
 
 /// The record as it will be saved: one write version higher.
 fn bump(mut record: Record) -> Record {
-    record.version = record.version.wrapping_add(1);
+    bump_in_place(&mut record);
     record
+}
+
+/// [`bump`] on a record in place.
+fn bump_in_place(record: &mut Record) {
+    record.version = record.version.wrapping_add(1);
 }
 
 #[cfg(test)]

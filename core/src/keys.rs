@@ -8,9 +8,11 @@
 use core::fmt;
 use core::net::IpAddr;
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use sha2::block_api::compress256;
+use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::util::Writer;
 
 /// Length of a key's secret in bytes (256 bits).
 pub const KEY_LEN: usize = 32;
@@ -88,42 +90,197 @@ impl fmt::Debug for KeyMaterial {
     }
 }
 
+/// SHA-256's initial hash value (FIPS 180-4 §5.3.3).
+pub(crate) const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// One SHA-256 message block.
+pub(crate) type Block = [u8; 64];
+
+/// The outer hash's block after its 32 bytes of inner hash: `0x80`, zeros, and the bit length
+/// of key block and inner hash (768).
+const OUTER_PADDING: Block = {
+    let mut b = [0u8; 64];
+    b[32] = 0x80;
+    b[62] = 0x03;
+    b
+};
+
+/// Pads a message of `len` bytes, already at the front of `blocks`, for HMAC's inner hash
+/// (which the 64-byte key block precedes): `0x80`, zeros, and the bit length of key block and
+/// message in the last 8 bytes. The caller sizes `blocks` so that `len + 9` bytes fit.
+#[inline(always)]
+pub(crate) fn pad_after_key<const N: usize>(blocks: &mut [Block; N], len: usize) {
+    let flat = blocks.as_flattened_mut();
+    if let Some(b) = flat.get_mut(len) {
+        *b = 0x80;
+    }
+    if let Some(tail) = flat.last_chunk_mut::<8>() {
+        *tail = (len as u64).wrapping_add(64).wrapping_mul(8).to_be_bytes();
+    }
+}
+
 /// HMAC-SHA256 under one key, with the inner and outer hash states computed once.
 ///
-/// Each tag costs only the SHA-256 compressions of its message plus one for the outer hash.
-/// The keyed state is zeroized on drop.
-#[derive(Clone)]
-pub struct PrekeyedMac(Hmac<Sha256>);
+/// Holds the two SHA-256 chaining values after the key block (`key ⊕ ipad`, `key ⊕ opad`),
+/// as RFC 2104 §4 suggests, and runs a tag as SHA-256 compressions on copies of them
+/// (`sha2`'s `compress256`, SHA-NI where the CPU has it): each tag costs only the
+/// compressions of its message plus one for the outer hash, with no hasher object to clone,
+/// buffer or drop. The keyed states are zeroized on drop; each working copy is overwritten
+/// in place by the compression it feeds.
+#[derive(Clone, ZeroizeOnDrop)]
+pub struct PrekeyedMac {
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
 
 impl PrekeyedMac {
-    /// Keys an HMAC-SHA256 with `key` (any length, as RFC 2104 allows).
+    /// Keys an HMAC-SHA256 with `key` (any length, as RFC 2104 allows: one longer than the
+    /// 64-byte block is hashed first).
     pub fn new(key: &[u8]) -> Self {
-        // HMAC accepts keys of every length (long ones are hashed first), so this never
-        // fails; the fallback keeps the function total without a panic path.
-        match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
-            Ok(mac) => PrekeyedMac(mac),
-            Err(_) => PrekeyedMac(<Hmac<Sha256> as KeyInit>::new(&Default::default())),
+        let mut k: Block = [0; 64];
+        if key.len() > k.len() {
+            let mut digest: [u8; 32] = Sha256::digest(key).into();
+            k.iter_mut().zip(digest.iter()).for_each(|(d, s)| *d = *s);
+            digest.zeroize();
+        } else {
+            k.iter_mut().zip(key).for_each(|(d, s)| *d = *s);
         }
+        let mut pad = k.map(|b| b ^ 0x36);
+        let mut inner = SHA256_IV;
+        compress256(&mut inner, core::slice::from_ref(&pad));
+        pad = k.map(|b| b ^ 0x5c);
+        let mut outer = SHA256_IV;
+        compress256(&mut outer, core::slice::from_ref(&pad));
+        k.zeroize();
+        pad.zeroize();
+        PrekeyedMac { inner, outer }
+    }
+
+    /// The inner hash of the concatenation of `parts` (after the key block), as its chaining
+    /// value.
+    #[inline]
+    fn inner_hash(&self, parts: &[&[u8]]) -> [u32; 8] {
+        let mut state = self.inner;
+        // Two blocks are filled before they are compressed, in one call: a message of up to
+        // 119 bytes (a user agent) takes one call, not one per block.
+        let mut buf: [Block; 2] = [[0; 64]; 2];
+        let mut pos = 0usize;
+        // The key block is already in the state.
+        let mut total = 64u64;
+        for part in parts {
+            total = total.wrapping_add(part.len() as u64);
+            let mut rest: &[u8] = part;
+            while let Some(room) = buf.as_flattened_mut().get_mut(pos..) {
+                let take = room.len().min(rest.len());
+                let (Some(dst), Some((head, tail))) =
+                    (room.get_mut(..take), rest.split_at_checked(take))
+                else {
+                    break;
+                };
+                dst.copy_from_slice(head);
+                rest = tail;
+                pos = pos.wrapping_add(take);
+                if pos < 128 {
+                    break;
+                }
+                compress256(&mut state, &buf);
+                pos = 0;
+            }
+        }
+        // Padding: 0x80, zeros, the bit length in the last 8 bytes of the last block.
+        let flat = buf.as_flattened_mut();
+        let mut tail = flat.iter_mut().skip(pos);
+        if let Some(b) = tail.next() {
+            *b = 0x80;
+        }
+        tail.for_each(|b| *b = 0);
+        let len = total.wrapping_mul(8).to_be_bytes();
+        let [first, second] = &mut buf;
+        if pos < 56 {
+            if let Some(l) = first.last_chunk_mut::<8>() {
+                *l = len;
+            }
+            compress256(&mut state, core::slice::from_ref(first));
+        } else if pos < 120 {
+            if let Some(l) = second.last_chunk_mut::<8>() {
+                *l = len;
+            }
+            compress256(&mut state, &buf);
+        } else {
+            compress256(&mut state, &buf);
+            let mut last: Block = [0; 64];
+            if let Some(l) = last.last_chunk_mut::<8>() {
+                *l = len;
+            }
+            compress256(&mut state, core::slice::from_ref(&last));
+        }
+        state
+    }
+
+    /// The outer hash of an inner chaining value: the MAC, as SHA-256 words.
+    #[inline]
+    fn outer_hash(&self, inner: &[u32; 8]) -> [u32; 8] {
+        // The padding half is a constant; the hash half is the words byte-swapped as a whole
+        // (the compiler does it in vector registers and stores 16 bytes at a time, the width
+        // the compression loads the block with).
+        let mut block = OUTER_PADDING;
+        let words = inner.map(u32::to_be);
+        for (dst, word) in block.chunks_exact_mut(4).zip(words) {
+            dst.copy_from_slice(&word.to_ne_bytes());
+        }
+        let mut state = self.outer;
+        compress256(&mut state, core::slice::from_ref(&block));
+        state
+    }
+
+    /// The tag (leftmost 16 bytes) of a message laid out in `blocks` with its padding by
+    /// [`pad_after_key`]: the inner compressions straight from the blocks, then the outer one.
+    #[inline]
+    pub(crate) fn tag16_padded(&self, blocks: &[Block]) -> [u8; 16] {
+        truncate16(&self.outer_hash(&self.inner_padded(blocks)))
+    }
+
+    /// The inner hash of a message laid out in `blocks` with its padding by
+    /// [`pad_after_key`].
+    #[inline]
+    fn inner_padded(&self, blocks: &[Block]) -> [u32; 8] {
+        let mut inner = self.inner;
+        compress256(&mut inner, blocks);
+        inner
     }
 
     /// The full 32-byte HMAC of the concatenation of `parts`.
     pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = self.0.clone();
-        for part in parts {
-            mac.update(part);
+        let words = self.outer_hash(&self.inner_hash(parts));
+        let mut out = [0u8; 32];
+        for (dst, word) in out.chunks_exact_mut(4).zip(words) {
+            dst.copy_from_slice(&word.to_be_bytes());
         }
-        mac.finalize().into_bytes().into()
+        out
     }
 
     /// The HMAC truncated to its leftmost 16 bytes (128 bits, RFC 2104 §5).
     pub fn tag16(&self, parts: &[&[u8]]) -> [u8; 16] {
-        let full = self.mac(parts);
-        let mut out = [0u8; 16];
-        if let Some(head) = full.first_chunk::<16>() {
-            out = *head;
-        }
-        out
+        truncate16(&self.outer_hash(&self.inner_hash(parts)))
     }
+}
+
+/// The first 16 bytes of a SHA-256 output given as its state words.
+#[inline(always)]
+fn truncate16(words: &[u32; 8]) -> [u8; 16] {
+    let [a, b, c, d, ..] = *words;
+    let hi = (u64::from(a) << 32) | u64::from(b);
+    let lo = (u64::from(c) << 32) | u64::from(d);
+    ((u128::from(hi) << 64) | u128::from(lo)).to_be_bytes()
 }
 
 impl fmt::Debug for PrekeyedMac {
@@ -222,17 +379,22 @@ impl Keyring {
     /// when the ring has no such key.
     pub fn binding(&self, key_id: u8, input: &BindingInput<'_>) -> Option<Binding> {
         let mac = &self.slot(key_id)?.binding;
-        let ua = mac.tag16(&[b"ua", input.user_agent]);
+        // The address part is one block: "ip" and the prefix, whose bytes past `len` are zero.
         let (prefix, len) = ip_prefix(input.ip);
-        let ip = mac.tag16(&[b"ip", prefix.get(..len).unwrap_or(&[])]);
-        let mut out = Binding::default();
-        if let (Some(u), Some(i)) = (ua.first_chunk::<4>(), ip.first_chunk::<4>()) {
-            out = Binding {
-                user_agent: *u,
-                ip: *i,
-            };
-        }
-        Some(out)
+        let mut ip_block = [[0u8; 64]; 1];
+        let mut w = Writer::new(ip_block.as_flattened_mut());
+        let _ = w.put(b"ip").and_then(|()| w.put(&prefix));
+        pad_after_key(&mut ip_block, len.saturating_add(2));
+        // The two MACs are independent: their compressions are issued interleaved (both inner
+        // hashes, then both outer ones), so the CPU can overlap them.
+        let ua_inner = mac.inner_hash(&[b"ua", input.user_agent]);
+        let ip_inner = mac.inner_padded(&ip_block);
+        let [ua, ..] = mac.outer_hash(&ua_inner);
+        let [ip, ..] = mac.outer_hash(&ip_inner);
+        Some(Binding {
+            user_agent: ua.to_be_bytes(),
+            ip: ip.to_be_bytes(),
+        })
     }
 }
 
@@ -358,7 +520,8 @@ mod tests {
         clippy::panic,
         clippy::expect_used,
         clippy::unwrap_used,
-        clippy::indexing_slicing
+        clippy::indexing_slicing,
+        clippy::cast_possible_truncation
     )]
     use super::*;
     use core::net::{Ipv4Addr, Ipv6Addr};
@@ -454,9 +617,32 @@ mod tests {
         }
         fn zeroized_on_drop<T: ZeroizeOnDrop>() {}
         zeroized_on_drop::<KeyMaterial>();
-        // `Hmac` holds two SHA-256 cores (the inner and outer keyed states); each zeroizes
-        // itself on drop.
-        zeroized_on_drop::<sha2::block_api::Sha256VarCore>();
+        // The inner and outer keyed states.
+        zeroized_on_drop::<PrekeyedMac>();
+    }
+
+    /// The precomputed-state HMAC against the `hmac` crate, for keys and messages of every
+    /// length around the block boundaries, the message cut into parts in several ways.
+    #[test]
+    fn agrees_with_the_hmac_crate() {
+        use hmac::{Hmac, KeyInit, Mac};
+        let bytes: [u8; 300] =
+            core::array::from_fn(|i| (i as u8).wrapping_mul(151).wrapping_add(7));
+        for key_len in [0, 1, 20, 32, 55, 63, 64, 65, 100, 131] {
+            let key = &bytes[..key_len];
+            let ours = PrekeyedMac::new(key);
+            for msg_len in (0..=200).chain([255, 256, 300]) {
+                let msg = &bytes[300 - msg_len..];
+                let mut theirs = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
+                theirs.update(msg);
+                let want: [u8; 32] = theirs.finalize().into_bytes().into();
+                assert_eq!(ours.mac(&[msg]), want, "key {key_len}, msg {msg_len}");
+                let (a, rest) = msg.split_at(msg_len / 3);
+                let (b, c) = rest.split_at(rest.len() / 2);
+                assert_eq!(ours.mac(&[a, b, &[], c]), want);
+                assert_eq!(ours.tag16(&[a, &[], b, c]), want[..16]);
+            }
+        }
     }
 
     #[test]

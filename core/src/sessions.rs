@@ -97,8 +97,17 @@ impl SessionView {
     /// The view of a stored session.
     pub fn of_record(r: &Record) -> SessionView {
         SessionView {
-            session_id: r.session_id,
             log_id: log_id(&r.session_id),
+            ..SessionView::of_record_without_log_id(r)
+        }
+    }
+
+    /// The view of a stored session with a placeholder log id, for a caller that has the
+    /// real one at hand.
+    fn of_record_without_log_id(r: &Record) -> SessionView {
+        SessionView {
+            session_id: r.session_id,
+            log_id: LogId::PLACEHOLDER,
             subject: r.subject,
             authenticated: r.authenticated,
             counter: r.counter,
@@ -339,27 +348,48 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
             Step::Load(pending) => pending,
         };
         let sid = pending.session_id();
+        // The log id depends on the session id alone: hashing it first lets its SHA-256 run
+        // while the record loads instead of at the end, on the answer's critical path.
+        let log = (sid, log_id(&sid));
         let mut from_primary = false;
+        // `finish` with the store in hand: the same steps, but the decision is saved from
+        // where it lies and turned into the answer once, with no `Finish` to move around.
         for _ in 0..MAX_ATTEMPTS {
             let loaded = if from_primary {
                 self.store.load_primary(&sid)
             } else {
                 self.store.load(&sid)
             };
-            match self.finish(&pending, req, loaded, from_primary) {
-                Finish::Done(outcome) => return outcome,
-                Finish::LoadPrimary => from_primary = true,
-                Finish::Save {
-                    record,
-                    expected_version,
-                    outcome,
-                } => match self.store.save(&record, Some(expected_version), req.now_ms) {
-                    Ok(()) => return outcome,
-                    // Someone wrote first: the copy we read may lag, so ask the primary.
-                    Err(StoreError::Conflict) => from_primary = true,
-                    Err(e) => return self.store_failed(&pending, req, e),
-                },
+            let record = match loaded {
+                Ok(Some(r)) => r,
+                Ok(None) => {
+                    return reject(
+                        Verdict::UnknownSession,
+                        Some(sid),
+                        req.now_ms,
+                        BindingMatch::NONE,
+                    );
+                }
+                Err(e) => return self.store_failed(&pending, req, e),
+            };
+            let mut decision = self.decide_first(&pending, req, &record);
+            if reload_primary(&decision, from_primary) {
+                from_primary = true;
+                continue;
             }
+            self.decide_again(&pending, req, &record, &mut decision);
+            if let Some(save) = &decision.save {
+                match self.store.save(save, Some(record.version), req.now_ms) {
+                    Ok(()) => {}
+                    // Someone wrote first: the copy we read may lag, so ask the primary.
+                    Err(StoreError::Conflict) => {
+                        from_primary = true;
+                        continue;
+                    }
+                    Err(e) => return self.store_failed(&pending, req, e),
+                }
+            }
+            return self.outcome(decision, &record, req.now_ms, Some(log));
         }
         reject(Verdict::Busy, Some(sid), req.now_ms, BindingMatch::NONE)
     }
@@ -504,47 +534,66 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
             }
             Err(e) => return Finish::Done(self.store_failed(pending, req, e)),
         };
-        let decision = engine::decide(
+        let mut decision = self.decide_first(pending, req, &record);
+        if reload_primary(&decision, from_primary) {
+            return Finish::LoadPrimary;
+        }
+        self.decide_again(pending, req, &record, &mut decision);
+        let save = decision.save;
+        let outcome = self.outcome(decision, &record, now, None);
+        match save {
+            None => Finish::Done(outcome),
+            Some(save) => Finish::Save {
+                record: save,
+                expected_version: record.version,
+                outcome,
+            },
+        }
+    }
+
+    /// The decision of [`finish`](Self::finish) on a loaded record, before
+    /// [`reload_primary`] and [`decide_again`](Self::decide_again). (The steps take the
+    /// decision by reference so that it is built once, where the caller keeps it.)
+    fn decide_first(&self, pending: &Pending, req: &Request<'_>, record: &Record) -> Decision {
+        engine::decide(
             self.keys(),
             &self.policy,
-            &record,
+            record,
             &pending.parsed,
             pending.kind,
             req.binding,
-            now,
-        );
-        if matches!(decision.verdict, Verdict::StoreBehind { .. }) && !from_primary {
-            return Finish::LoadPrimary;
-        }
+            req.now_ms,
+        )
+    }
+
+    /// The rest of [`finish`](Self::finish)'s decision: a revalidating read past the answer
+    /// cap is decided again as a read, and a revocation goes on the deny list.
+    fn decide_again(
+        &mut self,
+        pending: &Pending,
+        req: &Request<'_>,
+        record: &Record,
+        decision: &mut Decision,
+    ) {
+        let now = req.now_ms;
         // A revalidating read past the answer cap still reads: a dashboard's many parallel
         // calls after the fresh window must not be refused; it just gets no new token.
-        let decision = if pending.revalidated_read && decision.verdict == Verdict::GraceExhausted {
-            engine::decide(
+        if pending.revalidated_read && decision.verdict == Verdict::GraceExhausted {
+            *decision = engine::decide(
                 self.keys(),
                 &self.policy,
-                &record,
+                record,
                 &pending.parsed,
                 Kind::Read,
                 req.binding,
                 now,
-            )
-        } else {
-            decision
-        };
-        let save = decision.save;
-        let outcome = self.outcome(decision, &record, now);
-        match save {
-            None => Finish::Done(outcome),
-            Some(save) => {
-                if !save.is_active() && record.is_active() {
-                    self.deny_fresh_tokens(&save, now);
-                }
-                Finish::Save {
-                    record: save,
-                    expected_version: record.version,
-                    outcome,
-                }
-            }
+            );
+        }
+        if let Some(save) = &decision.save
+            && !save.is_active()
+            && record.is_active()
+        {
+            self.deny_fresh_tokens(save, now);
         }
     }
 
@@ -602,7 +651,15 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         })
     }
 
-    fn outcome(&self, decision: Decision, loaded: &Record, now: u64) -> Outcome {
+    /// The answer to a decision on `loaded`; `log` is a log id already computed, with its
+    /// session id.
+    fn outcome(
+        &self,
+        decision: Decision,
+        loaded: &Record,
+        now: u64,
+        log: Option<(SessionId, LogId)>,
+    ) -> Outcome {
         let Decision {
             verdict,
             binding,
@@ -611,8 +668,15 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         } = decision;
         if verdict.proceeds() {
             let record = save.as_ref().unwrap_or(loaded);
+            let view = match log {
+                Some((sid, log_id)) if sid == record.session_id => SessionView {
+                    log_id,
+                    ..SessionView::of_record_without_log_id(record)
+                },
+                _ => SessionView::of_record(record),
+            };
             Outcome::Proceed {
-                view: SessionView::of_record(record),
+                view,
                 token,
                 verdict,
                 binding,
@@ -808,6 +872,12 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
         self.deny_fresh_tokens(&next, now_ms);
         Some(next)
     }
+}
+
+/// The token is ahead of this copy of the store: decide again on the primary's record before
+/// repairing forward. (Such a decision is never a revocation, so deciding it had no effect.)
+fn reload_primary(decision: &Decision, from_primary: bool) -> bool {
+    matches!(decision.verdict, Verdict::StoreBehind { .. }) && !from_primary
 }
 
 fn reject(verdict: Verdict, sid: Option<SessionId>, now: u64, binding: BindingMatch) -> Outcome {

@@ -14,18 +14,18 @@
 //! SHA-256 block, so a check costs two compressions with the precomputed key state.
 //!
 //! # Security
-//! Parsing never panics and never reads out of bounds. Base64 decoding is constant-time in
-//! the data (not in the length) and tags are compared with `subtle`.
+//! Parsing never panics and never reads out of bounds. Base64 decoding and encoding are
+//! constant-time in the data (not in the length): arithmetic on 64-bit words, no table and no
+//! branch on the characters (`util::b64`). Tags are compared with `subtle`.
 
 use core::fmt;
 
-use base64ct::{Base64UrlUnpadded, Encoding};
-use sha2::{Digest, Sha256};
+use sha2::block_api::compress256;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::keys::{Binding, Keyring};
-use crate::util::{Reader, Writer};
+use crate::keys::{Binding, Block, Keyring, PrekeyedMac, SHA256_IV};
+use crate::util::{Writer, b64};
 
 /// Length of a session id in bytes (128 random bits).
 pub const SESSION_ID_LEN: usize = 16;
@@ -40,8 +40,17 @@ pub const PREFIX_LEN: usize = 5;
 
 const FULL_BODY_LEN: usize = 1 + 16 + 8 + 8 + 8 + 16 + 8 + 1 + TAG_LEN;
 const COMPACT_BODY_LEN: usize = 1 + 16 + TAG_LEN;
+/// MAC inputs: the 4 prefix characters, then every body byte before the tag.
+const FULL_MAC_INPUT_LEN: usize = 4 + FULL_BODY_LEN - TAG_LEN;
+const COMPACT_MAC_INPUT_LEN: usize = 4 + 1 + 16 + 8;
+// Each MAC input and its padding (9 bytes) fits the blocks laid out for it.
+const _: () = assert!(FULL_MAC_INPUT_LEN + 9 <= 128 && COMPACT_MAC_INPUT_LEN + 9 <= 64);
 const FULL_B64_LEN: usize = (FULL_BODY_LEN * 4).div_ceil(3);
 const COMPACT_B64_LEN: usize = (COMPACT_BODY_LEN * 4).div_ceil(3);
+/// The codec works on 48-bit words, 6 body bytes (8 characters) each.
+const FULL_WORDS: usize = FULL_B64_LEN.div_ceil(8);
+const COMPACT_WORDS: usize = COMPACT_B64_LEN.div_ceil(8);
+const M48: u64 = (1 << 48) - 1;
 
 /// Length of a full token's text.
 pub const FULL_TOKEN_LEN: usize = PREFIX_LEN + FULL_B64_LEN;
@@ -92,6 +101,9 @@ impl Subject {
 pub struct LogId([u8; 16]);
 
 impl LogId {
+    /// Sixteen `'0'`s, for a view whose log id is filled in afterwards.
+    pub(crate) const PLACEHOLDER: LogId = LogId([b'0'; 16]);
+
     /// The 16 hex characters.
     pub fn as_str(&self) -> &str {
         core::str::from_utf8(&self.0).unwrap_or("")
@@ -110,27 +122,44 @@ impl fmt::Debug for LogId {
     }
 }
 
+/// The one block SHA-256 hashes for a log id: `"rolltoken/v1/log-id"` (19 bytes), the
+/// session id (16, zero here), `0x80`, zeros, the bit length (35 × 8 = 0x118).
+const LOG_ID_BLOCK: Block = *b"rolltoken/v1/log-id\
+    \0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x80\0\0\0\
+    \0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\
+    \0\0\0\x01\x18";
+
 /// The [`LogId`] of a session id.
 pub fn log_id(session_id: &SessionId) -> LogId {
-    let digest: [u8; 32] = Sha256::new()
-        .chain_update(b"rolltoken/v1/log-id")
-        .chain_update(session_id.0)
-        .finalize()
-        .into();
+    let mut block = LOG_ID_BLOCK;
+    if let Some(id) = block.get_mut(19..35) {
+        id.copy_from_slice(&session_id.0);
+    }
+    let mut state = SHA256_IV;
+    compress256(&mut state, core::slice::from_ref(&block));
+    let [a, b, ..] = state;
+    let (hi, lo) = (hex8(a), hex8(b));
     let mut out = [0u8; 16];
-    for (pair, byte) in out.chunks_exact_mut(2).zip(digest.iter()) {
-        for (slot, nibble) in pair.iter_mut().zip([byte >> 4, byte & 0x0f]) {
-            *slot = hex_digit(nibble);
-        }
+    for (dst, src) in out.iter_mut().zip(hi.into_iter().chain(lo)) {
+        *dst = src;
     }
     LogId(out)
 }
 
-fn hex_digit(nibble: u8) -> u8 {
-    match nibble {
-        0..=9 => b'0'.wrapping_add(nibble),
-        _ => b'a'.wrapping_add(nibble.wrapping_sub(10)),
-    }
+/// The 8 lowercase hex digits of `word`, most significant first, computed on one 64-bit word:
+/// each byte spread to a 16-bit lane, its nibbles to the lane's bytes, then `'0' + n`, plus
+/// 39 (to `'a'`) where `n >= 10`.
+fn hex8(word: u32) -> [u8; 8] {
+    const NIBBLES: u64 = 0x000f_000f_000f_000f;
+    let y = u64::from(word.swap_bytes());
+    let y = (y | (y << 16)) & 0x0000_ffff_0000_ffff;
+    let y = (y | (y << 8)) & 0x00ff_00ff_00ff_00ff;
+    let n = ((y >> 4) & NIBBLES) | ((y & NIBBLES) << 8);
+    // Bit 7 of a lane is set where n >= 10 (n + 118 >= 128); no lane carries (15 + 118 < 256).
+    let letters = (n.wrapping_add(0x7676_7676_7676_7676) & 0x8080_8080_8080_8080) >> 7;
+    n.wrapping_add(0x3030_3030_3030_3030)
+        .wrapping_add(letters.wrapping_mul(39))
+        .to_le_bytes()
 }
 
 /// Which of the two token forms.
@@ -302,8 +331,7 @@ impl FullToken {
         let mac = keys
             .token_mac(self.claims.key_id)
             .ok_or(TokenError::UnknownKey)?;
-        let msg = full_message(&self.claims);
-        let want = mac.tag16(&[FULL_PREFIX.as_bytes().get(..4).unwrap_or(&[]), &msg]);
+        let want = mac.tag16_padded(&full_blocks(&self.claims));
         if tags_equal(&want, &self.tag) {
             Ok(self.claims)
         } else {
@@ -345,7 +373,8 @@ impl CompactToken {
     /// # Errors
     /// [`TokenError::UnknownKey`] when the ring lacks the named key.
     pub fn matches(&self, keys: &Keyring, counter: u64) -> Result<bool, TokenError> {
-        let want = compact_tag(keys, self.key_id, &self.session_id, counter)?;
+        let mac = keys.token_mac(self.key_id).ok_or(TokenError::UnknownKey)?;
+        let want = compact_tag(mac, self.key_id, &self.session_id, counter);
         Ok(tags_equal(&want, &self.tag))
     }
 }
@@ -363,36 +392,65 @@ fn tags_equal(a: &[u8; TAG_LEN], b: &[u8; TAG_LEN]) -> bool {
     bool::from(u128::from_ne_bytes(*a).ct_eq(&u128::from_ne_bytes(*b)))
 }
 
-fn full_message(c: &Claims) -> [u8; FULL_BODY_LEN - TAG_LEN] {
-    let mut msg = [0u8; FULL_BODY_LEN - TAG_LEN];
-    let mut w = Writer::new(&mut msg);
+/// The MAC input of a full token laid out with its HMAC padding in two blocks: `"rtf1"`, the
+/// 66 body bytes before the tag (zero here), `0x80`, zeros, and the bit length of key block
+/// and message ((64 + 70) × 8 = 0x430).
+const FULL_BLOCKS: [Block; 2] = [
+    *b"rtf1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\
+    \0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+    *b"\0\0\0\0\0\0\x80\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\
+    \0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x04\x30",
+];
+
+/// The MAC input of a compact token in its block: `"rtc1"`, key id, session id and counter
+/// (25 bytes, zero here), `0x80`, zeros, and the bit length ((64 + 29) × 8 = 0x2e8).
+const COMPACT_BLOCK: Block = *b"rtc1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x80\0\0\
+    \0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x02\xe8";
+
+/// The MAC input of a full token, `"rtf1"` ‖ every body byte before the tag (70 bytes), laid
+/// out with its HMAC padding in two blocks.
+#[inline(always)]
+fn full_blocks(c: &Claims) -> [Block; 2] {
+    let mut blocks = FULL_BLOCKS;
     let flags = if c.authenticated {
         FLAG_AUTHENTICATED
     } else {
         0
     };
-    let _ = (|| {
-        w.u8(c.key_id)?;
-        w.put(&c.session_id.0)?;
-        w.u64(c.counter)?;
-        w.u64(c.issued_at)?;
-        w.u64(c.expires_at)?;
-        w.put(&c.subject.0)?;
-        w.put(&c.binding.to_bytes())?;
-        w.u8(flags)
-    })();
-    msg
+    if let Some(msg) = blocks.as_flattened_mut().get_mut(4..FULL_MAC_INPUT_LEN) {
+        let mut w = Writer::new(msg);
+        let _ = (|| {
+            w.u8(c.key_id)?;
+            w.put(&c.session_id.0)?;
+            w.u64(c.counter)?;
+            w.u64(c.issued_at)?;
+            w.u64(c.expires_at)?;
+            w.put(&c.subject.0)?;
+            w.put(&c.binding.to_bytes())?;
+            w.u8(flags)
+        })();
+    }
+    blocks
 }
 
+/// The tag of the compact token of `session_id` at `counter`: HMAC over `"rtc1"` ‖ key id ‖
+/// session id ‖ counter (29 bytes), one block with its padding.
+#[inline(always)]
 fn compact_tag(
-    keys: &Keyring,
+    mac: &PrekeyedMac,
     key_id: u8,
     session_id: &SessionId,
     counter: u64,
-) -> Result<[u8; TAG_LEN], TokenError> {
-    let mac = keys.token_mac(key_id).ok_or(TokenError::UnknownKey)?;
-    let prefix = COMPACT_PREFIX.as_bytes().get(..4).unwrap_or(&[]);
-    Ok(mac.tag16(&[prefix, &[key_id], &session_id.0, &counter.to_be_bytes()]))
+) -> [u8; TAG_LEN] {
+    let mut block = COMPACT_BLOCK;
+    if let Some(msg) = block.get_mut(4..COMPACT_MAC_INPUT_LEN) {
+        let mut w = Writer::new(msg);
+        let _ = w
+            .u8(key_id)
+            .and_then(|()| w.put(&session_id.0))
+            .and_then(|()| w.u64(counter));
+    }
+    mac.tag16_padded(core::slice::from_ref(&block))
 }
 
 /// Parses a token text (a cookie value) without checking its tag.
@@ -421,70 +479,115 @@ pub fn parse(text: &[u8]) -> Result<Parsed, TokenError> {
     };
     match form {
         Form::Full => {
-            if body.len() != FULL_B64_LEN {
+            let Ok(body) = <&[u8; FULL_B64_LEN]>::try_from(body) else {
                 return Err(TokenError::WrongLength);
+            };
+            let (words, bad) = b64::decode::<FULL_B64_LEN, FULL_WORDS>(body);
+            let [w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, w13] = words;
+            // 82 bytes in 14 words: the last 2 bytes of the last word are the unused bits.
+            if bad | (w13 & 0xffff) != 0 {
+                return Err(TokenError::BadBase64);
             }
-            let mut raw = [0u8; FULL_BODY_LEN];
-            decode_exact(body, &mut raw)?;
-            let mut r = Reader::new(&raw);
-            let parsed = (|| {
-                let claims = Claims {
-                    key_id: r.u8()?,
-                    session_id: SessionId(r.array()?),
-                    counter: r.u64()?,
-                    issued_at: r.u64()?,
-                    expires_at: r.u64()?,
-                    subject: Subject(r.array()?),
-                    binding: Binding::from_bytes(r.array()?),
-                    authenticated: false,
-                };
-                let flags = r.u8()?;
-                let tag = r.array()?;
-                Some((claims, flags, tag))
-            })();
-            raw.zeroize();
-            let (mut claims, flags, tag) = parsed.ok_or(TokenError::WrongLength)?;
+            // Body bytes: key id 0, session id 1..17, counter 17..25, issued-at 25..33,
+            // expiry 33..41, subject 41..57, binding 57..65, flags 65, tag 66..82; word i
+            // holds bytes 6i..6i+6.
+            let flags = low8(w10);
             if flags & !FLAG_AUTHENTICATED != 0 {
                 return Err(TokenError::BadFlags);
             }
-            claims.authenticated = flags & FLAG_AUTHENTICATED != 0;
-            Ok(Parsed::Full(FullToken { claims, tag }))
+            let claims = Claims {
+                key_id: low8(w0 >> 40),
+                session_id: SessionId(id_of(w0, w1, w2).to_be_bytes()),
+                counter: ((w2 & 0xff) << 56) | (w3 << 8) | (w4 >> 40),
+                issued_at: ((w4 & 0xff_ffff_ffff) << 24) | (w5 >> 24),
+                expires_at: ((w5 & 0xff_ffff) << 40) | (w6 >> 8),
+                subject: Subject(
+                    ((u128::from(w6 & 0xff) << 120)
+                        | (u128::from(w7) << 72)
+                        | (u128::from(w8) << 24)
+                        | u128::from(w9 >> 24))
+                    .to_be_bytes(),
+                ),
+                binding: Binding::from_bytes((((w9 & 0xff_ffff) << 40) | (w10 >> 8)).to_be_bytes()),
+                authenticated: flags & FLAG_AUTHENTICATED != 0,
+            };
+            let tag = (u128::from(w11) << 80) | (u128::from(w12) << 32) | u128::from(w13 >> 16);
+            Ok(Parsed::Full(FullToken {
+                claims,
+                tag: tag.to_be_bytes(),
+            }))
         }
         Form::Compact => {
-            if body.len() != COMPACT_B64_LEN {
+            let Ok(body) = <&[u8; COMPACT_B64_LEN]>::try_from(body) else {
                 return Err(TokenError::WrongLength);
+            };
+            let (words, bad) = b64::decode::<COMPACT_B64_LEN, COMPACT_WORDS>(body);
+            let [w0, w1, w2, w3, w4, w5] = words;
+            // 33 bytes in 6 words: key id 0, session id 1..17, tag 17..33; the last 3 bytes
+            // of the last word are zero (44 characters carry no unused bits).
+            if bad | (w5 & 0xff_ffff) != 0 {
+                return Err(TokenError::BadBase64);
             }
-            let mut raw = [0u8; COMPACT_BODY_LEN];
-            decode_exact(body, &mut raw)?;
-            let mut r = Reader::new(&raw);
-            let parsed = (|| Some((r.u8()?, SessionId(r.array()?), r.array()?)))();
-            raw.zeroize();
-            let (key_id, session_id, tag) = parsed.ok_or(TokenError::WrongLength)?;
+            let tag = (u128::from(w2 & 0xff) << 120)
+                | (u128::from(w3) << 72)
+                | (u128::from(w4) << 24)
+                | u128::from(w5 >> 24);
             Ok(Parsed::Compact(CompactToken {
-                key_id,
-                session_id,
-                tag,
+                key_id: low8(w0 >> 40),
+                session_id: SessionId(id_of(w0, w1, w2).to_be_bytes()),
+                tag: tag.to_be_bytes(),
             }))
         }
     }
 }
 
-/// Decodes canonical unpadded base64url filling `out` exactly.
-fn decode_exact(body: &[u8], out: &mut [u8]) -> Result<(), TokenError> {
-    let want = out.len();
-    match Base64UrlUnpadded::decode(body, out) {
-        Ok(decoded) if decoded.len() == want => Ok(()),
-        _ => Err(TokenError::BadBase64),
-    }
+/// The session id, body bytes 1..17 of either form, from the first three words.
+#[inline(always)]
+fn id_of(w0: u64, w1: u64, w2: u64) -> u128 {
+    (u128::from(w0 & 0xff_ffff_ffff) << 88) | (u128::from(w1) << 40) | u128::from(w2 >> 8)
+}
+
+/// The low byte.
+#[inline(always)]
+fn low8(x: u64) -> u8 {
+    let [b, ..] = x.to_le_bytes();
+    b
+}
+
+/// The low 64 bits.
+#[inline(always)]
+fn low64(x: u128) -> u64 {
+    let [a, b, c, d, e, f, g, h, ..] = x.to_le_bytes();
+    u64::from_le_bytes([a, b, c, d, e, f, g, h])
 }
 
 /// A minted token's text in a fixed buffer (no allocation). Zeroized on drop: it is a bearer
 /// secret. `Debug` prints only its length.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone)]
 pub struct TokenBuf {
+    /// The text, then zeros: nothing is ever written past `len`.
     buf: [u8; MAX_TOKEN_LEN],
     len: u8,
 }
+
+impl Zeroize for TokenBuf {
+    /// Zeroizes the text (the bytes after it are zero already: only the text is ever
+    /// written) and the length.
+    fn zeroize(&mut self) {
+        if let Some(text) = self.buf.get_mut(..usize::from(self.len)) {
+            text.zeroize();
+        }
+        self.len.zeroize();
+    }
+}
+
+impl Drop for TokenBuf {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for TokenBuf {}
 
 impl TokenBuf {
     /// The token text.
@@ -506,17 +609,26 @@ impl TokenBuf {
         }
     }
 
-    fn encode(prefix: &str, body: &[u8]) -> TokenBuf {
+    /// The token `prefix` ‖ the base64url of a body given as 48-bit words, `chars` long.
+    #[inline(always)]
+    fn encode<const W: usize>(
+        prefix: &[u8; PREFIX_LEN],
+        words: &[u64; W],
+        chars: usize,
+    ) -> TokenBuf {
         let mut out = TokenBuf {
             buf: [0; MAX_TOKEN_LEN],
             len: 0,
         };
-        let mut w = Writer::new(&mut out.buf);
-        if w.put(prefix.as_bytes()).is_some()
-            && let Some(dst) = out.buf.get_mut(PREFIX_LEN..)
-            && let Ok(text) = Base64UrlUnpadded::encode(body, dst)
+        let len = PREFIX_LEN.saturating_add(chars);
+        if let Some((head, text)) = out
+            .buf
+            .get_mut(..len)
+            .and_then(|t| t.split_first_chunk_mut::<PREFIX_LEN>())
         {
-            out.len = u8::try_from(PREFIX_LEN.saturating_add(text.len())).unwrap_or(0);
+            *head = *prefix;
+            b64::encode(words, text);
+            out.len = u8::try_from(len).unwrap_or(0);
         }
         out
     }
@@ -544,14 +656,34 @@ pub fn mint_full(keys: &Keyring, claims: &Claims) -> Result<TokenBuf, TokenError
     let mac = keys
         .token_mac(claims.key_id)
         .ok_or(TokenError::UnknownKey)?;
-    let msg = full_message(claims);
-    let tag = mac.tag16(&[FULL_PREFIX.as_bytes().get(..4).unwrap_or(&[]), &msg]);
-    let mut body = [0u8; FULL_BODY_LEN];
-    let mut w = Writer::new(&mut body);
-    let _ = w.put(&msg).and_then(|()| w.put(&tag));
-    let out = TokenBuf::encode(FULL_PREFIX, &body);
-    body.zeroize();
-    Ok(out)
+    let tag = u128::from_be_bytes(mac.tag16_padded(&full_blocks(claims)));
+    let c = claims;
+    let sid = u128::from_be_bytes(c.session_id.0);
+    let subject = u128::from_be_bytes(c.subject.0);
+    let binding = u64::from_be_bytes(c.binding.to_bytes());
+    let flags = if c.authenticated {
+        FLAG_AUTHENTICATED
+    } else {
+        0
+    };
+    // The body bytes as 48-bit words: the inverse of `parse`.
+    let words: [u64; FULL_WORDS] = [
+        (u64::from(c.key_id) << 40) | low64(sid >> 88),
+        low64(sid >> 40) & M48,
+        ((low64(sid) & 0xff_ffff_ffff) << 8) | (c.counter >> 56),
+        (c.counter >> 8) & M48,
+        ((c.counter & 0xff) << 40) | (c.issued_at >> 24),
+        ((c.issued_at & 0xff_ffff) << 24) | (c.expires_at >> 40),
+        ((c.expires_at & 0xff_ffff_ffff) << 8) | low64(subject >> 120),
+        low64(subject >> 72) & M48,
+        low64(subject >> 24) & M48,
+        ((low64(subject) & 0xff_ffff) << 24) | (binding >> 40),
+        ((binding & 0xff_ffff_ffff) << 8) | u64::from(flags),
+        low64(tag >> 80) & M48,
+        low64(tag >> 32) & M48,
+        (low64(tag) & 0xffff_ffff) << 16,
+    ];
+    Ok(TokenBuf::encode(b"rtf1_", &words, FULL_B64_LEN))
 }
 
 /// Mints the compact token of `session_id` at `counter` under the key `key_id`.
@@ -564,16 +696,18 @@ pub fn mint_compact(
     session_id: &SessionId,
     counter: u64,
 ) -> Result<TokenBuf, TokenError> {
-    let tag = compact_tag(keys, key_id, session_id, counter)?;
-    let mut body = [0u8; COMPACT_BODY_LEN];
-    let mut w = Writer::new(&mut body);
-    let _ = w
-        .u8(key_id)
-        .and_then(|()| w.put(&session_id.0))
-        .and_then(|()| w.put(&tag));
-    let out = TokenBuf::encode(COMPACT_PREFIX, &body);
-    body.zeroize();
-    Ok(out)
+    let mac = keys.token_mac(key_id).ok_or(TokenError::UnknownKey)?;
+    let tag = u128::from_be_bytes(compact_tag(mac, key_id, session_id, counter));
+    let sid = u128::from_be_bytes(session_id.0);
+    let words: [u64; COMPACT_WORDS] = [
+        (u64::from(key_id) << 40) | low64(sid >> 88),
+        low64(sid >> 40) & M48,
+        ((low64(sid) & 0xff_ffff_ffff) << 8) | low64(tag >> 120),
+        low64(tag >> 72) & M48,
+        low64(tag >> 24) & M48,
+        (low64(tag) & 0xff_ffff) << 24,
+    ];
+    Ok(TokenBuf::encode(b"rtc1_", &words, COMPACT_B64_LEN))
 }
 
 #[cfg(test)]
@@ -587,6 +721,7 @@ mod tests {
     )]
     use super::*;
     use crate::keys::KeyMaterial;
+    use base64ct::{Base64UrlUnpadded, Encoding};
     extern crate std;
     use std::{format, string::String, vec::Vec};
 
@@ -813,6 +948,70 @@ mod tests {
                         !accepted,
                         "bit {bit} of byte {i} flipped and still accepted"
                     );
+                }
+            }
+        }
+    }
+
+    /// The block templates are the padding `pad_after_key` writes.
+    #[test]
+    fn templates_are_the_hmac_padding() {
+        let mut full = [[0u8; 64]; 2];
+        full[0][..4].copy_from_slice(b"rtf1");
+        crate::keys::pad_after_key(&mut full, FULL_MAC_INPUT_LEN);
+        assert_eq!(full, FULL_BLOCKS);
+        let mut compact = [[0u8; 64]; 1];
+        compact[0][..4].copy_from_slice(b"rtc1");
+        crate::keys::pad_after_key(&mut compact, COMPACT_MAC_INPUT_LEN);
+        assert_eq!(compact[0], COMPACT_BLOCK);
+        let mut log = [0u8; 64];
+        log[..19].copy_from_slice(b"rolltoken/v1/log-id");
+        log[35] = 0x80;
+        log[56..].copy_from_slice(&(35u64 * 8).to_be_bytes());
+        assert_eq!(log, LOG_ID_BLOCK);
+    }
+
+    #[test]
+    fn log_id_is_the_documented_sha256() {
+        use sha2::{Digest, Sha256};
+        for b in [0u8, 0xab, 0xff] {
+            let sid = SessionId([b; 16]);
+            let digest = Sha256::new()
+                .chain_update(b"rolltoken/v1/log-id")
+                .chain_update(sid.0)
+                .finalize();
+            assert_eq!(log_id(&sid).as_str(), hex::encode(&digest[..8]));
+        }
+    }
+
+    /// The token codec agrees with `base64ct` on both forms, and every text `base64ct`
+    /// refuses as a body is refused, as bad base64 (every single-character change of a body).
+    #[test]
+    fn bodies_agree_with_base64ct() {
+        let keys = ring();
+        for t in [
+            mint_full(&keys, &claims()).unwrap(),
+            mint_compact(&keys, 1, &SessionId([4; 16]), 77).unwrap(),
+        ] {
+            let text = t.as_bytes();
+            let mut raw = [0u8; FULL_BODY_LEN];
+            let n = Base64UrlUnpadded::decode(&text[5..], &mut raw)
+                .unwrap()
+                .len();
+            let mut again = [0u8; MAX_TOKEN_LEN];
+            let enc = Base64UrlUnpadded::encode(&raw[..n], &mut again).unwrap();
+            assert_eq!(enc.as_bytes(), &text[5..]);
+            for i in 5..text.len() {
+                for c in 0..=255u8 {
+                    let mut m = Vec::from(text);
+                    m[i] = c;
+                    let theirs = Base64UrlUnpadded::decode(&m[5..], &mut raw).is_ok();
+                    match parse(&m) {
+                        Err(TokenError::BadBase64) => assert!(!theirs, "{i} {c}"),
+                        Err(TokenError::BadFlags) => assert!(theirs),
+                        Err(e) => panic!("{e:?}"),
+                        Ok(_) => assert!(theirs, "{i} {c}"),
+                    }
                 }
             }
         }

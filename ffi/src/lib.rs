@@ -156,3 +156,39 @@ pub unsafe extern "C" fn rt_log_id(session_id: *const u8, out: *mut c_char) -> r
         Ok(())
     })
 }
+
+/// Writes HMAC-SHA256(`key`, `msg`) (32 bytes) into `out`. `key` points to RT_KEY_LEN (32)
+/// bytes, the length of a keyring secret; `msg` to `msg_len` bytes (NULL only when 0).
+///
+/// Computed by the core's precomputed-state HMAC (`rolltoken::keys::PrekeyedMac`), the one
+/// each keyring keys with its secrets. It reads no keyring and makes no token: it exists so
+/// that published HMAC-SHA256 vectors (RFC 4231, Project Wycheproof) can be checked through
+/// this library's HMAC from C and the bindings. A key of another length has the same HMAC
+/// as a 32-byte key when it is shorter (padded with zeros) or longer than 64 bytes (its
+/// SHA-256 hash), as RFC 2104 defines. Thread-safe.
+///
+/// # Errors
+/// `RT_STATUS_NULL_PARAMETER`.
+///
+/// # Safety
+/// `key` readable for 32 bytes, `msg` readable for `msg_len`, `out` writable for 32 bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rt_hmac_sha256(
+    key: *const u8,
+    msg: *const u8,
+    msg_len: usize,
+    out: *mut u8,
+) -> rt_status {
+    boundary::guard(|| {
+        boundary::need(out)?;
+        // SAFETY: the caller passes 32 readable bytes (borrowed, not copied: the keyed state
+        // below is the only copy, and it is zeroized on drop).
+        let key = unsafe { boundary::bytes(key, RT_KEY_LEN) }?;
+        // SAFETY: the caller passes `msg_len` readable bytes.
+        let msg = unsafe { boundary::bytes(msg, msg_len) }?;
+        let mac = rolltoken::keys::PrekeyedMac::new(key).mac(&[msg]);
+        // SAFETY: the caller passes 32 writable bytes; `mac` is a distinct local.
+        unsafe { std::ptr::copy_nonoverlapping(mac.as_ptr(), out, mac.len()) };
+        Ok(())
+    })
+}

@@ -332,14 +332,18 @@ pub unsafe extern "C" fn rt_token_verify(
         let keys = unsafe { keys(keyring) }?;
         // SAFETY: the caller's contract.
         let text = unsafe { boundary::bytes(text, text_len) }?;
-        let c = match token::parse(text)? {
-            Parsed::Full(t) => rt_claims::from(&t.verify(keys)?),
-            Parsed::Compact(t) => {
+        // Matched by reference and written straight to the caller: no move of the parsed
+        // token out of its Result (those copies stalled store forwarding).
+        let parsed = token::parse(text);
+        let c = match &parsed {
+            Ok(Parsed::Full(t)) => rt_claims::from(&t.verify(keys)?),
+            Ok(Parsed::Compact(t)) => {
                 if !t.matches(keys, counter)? {
                     return Err(rt_status::TokenBadTag);
                 }
                 compact_claims(t.key_id(), t.session_id(), counter)
             }
+            Err(e) => return Err((*e).into()),
         };
         // SAFETY: checked non-NULL.
         unsafe { put(claims, c) }

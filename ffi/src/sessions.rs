@@ -154,9 +154,13 @@ impl rt_outcome {
     }
 
     fn set_session(&mut self, sid: &SessionId) {
+        self.set_session_logged(sid, &rolltoken::log_id(sid));
+    }
+
+    /// As `set_session`, with the log id the core already computed (no second hash).
+    fn set_session_logged(&mut self, sid: &SessionId, id: &rolltoken::LogId) {
         self.has_session = true;
         self.session_id = sid.0;
-        let id = rolltoken::log_id(sid);
         for (dst, src) in self
             .log_id
             .iter_mut()
@@ -197,7 +201,7 @@ impl rt_outcome {
         out.binding_user_agent = d.binding.user_agent;
         out.binding_ip = d.binding.ip;
         let view = SessionView::of_record(after);
-        out.set_session(&view.session_id);
+        out.set_session_logged(&view.session_id, &view.log_id);
         out.subject = view.subject.0;
         out.authenticated = view.authenticated;
         out.counter = view.counter;
@@ -222,7 +226,7 @@ impl rt_outcome {
                 out.has_token = token.is_some();
                 out.binding_user_agent = binding.user_agent;
                 out.binding_ip = binding.ip;
-                out.set_session(&view.session_id);
+                out.set_session_logged(&view.session_id, &view.log_id);
                 out.subject = view.subject.0;
                 out.authenticated = view.authenticated;
                 out.counter = view.counter;
@@ -236,8 +240,10 @@ impl rt_outcome {
                 clear_cookie,
                 event,
             } => {
-                if let Some(sid) = &event.session_id {
-                    out.set_session(sid);
+                match (&event.session_id, &event.log_id) {
+                    (Some(sid), Some(id)) => out.set_session_logged(sid, id),
+                    (Some(sid), None) => out.set_session(sid),
+                    _ => {}
                 }
                 out.set_verdict(verdict);
                 out.clear_cookie = *clear_cookie;

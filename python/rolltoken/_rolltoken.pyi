@@ -35,6 +35,7 @@ __all__ = [
     "CookieConfig",
     "parse_token",
     "log_id",
+    "hmac_sha256",
     "encode_record",
     "decode_record",
     "find_cookie",
@@ -228,6 +229,11 @@ class ParsedToken:
 
 def parse_token(text: str | bytes) -> ParsedToken: ...
 def log_id(session_id: bytes) -> str: ...
+
+# HMAC-SHA256 of msg under a 32-byte key, by the keyring's own HMAC: for checking published
+# HMAC vectors (RFC 4231, Project Wycheproof) through the library. ValueError unless the key
+# is 32 bytes.
+def hmac_sha256(key: bytes, msg: bytes) -> bytes: ...
 
 # Policy.
 

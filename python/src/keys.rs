@@ -7,7 +7,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 use rolltoken::engine;
-use rolltoken::keys::{Binding, KEY_LEN, KeyMaterial, Keyring, MAX_KEYS};
+use rolltoken::keys::{Binding, KEY_LEN, KeyMaterial, Keyring, MAX_KEYS, PrekeyedMac};
 use rolltoken::token::{self, Form, Parsed, SessionId, Subject, TokenError};
 use zeroize::Zeroizing;
 
@@ -506,4 +506,20 @@ pub(crate) fn parse_token(text: Text) -> PyResult<ParsedToken> {
 #[pyfunction]
 pub(crate) fn log_id(session_id: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(token::log_id(&SessionId(convert::session_id(session_id)?)).to_string())
+}
+
+/// HMAC-SHA256 of `msg` under a 32-byte `key`, computed by the keyring's own precomputed-state
+/// HMAC (`rolltoken::keys::PrekeyedMac`, the state a keyring keys with each secret). It reads
+/// no keyring and makes no token: it is there so that published HMAC-SHA256 vectors (RFC 4231,
+/// Project Wycheproof) can be checked through this library's HMAC. A key of another length
+/// has the same HMAC as a 32-byte key when it is shorter (padded with zeros) or longer than 64
+/// bytes (its SHA-256 hash), as RFC 2104 defines. Raises `ValueError` unless `key` is 32 bytes.
+#[pyfunction]
+pub(crate) fn hmac_sha256<'py>(
+    py: Python<'py>,
+    key: &Bound<'_, PyAny>,
+    msg: pyo3::pybacked::PyBackedBytes,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let key = Zeroizing::new(convert::fixed::<KEY_LEN>(key, "key")?);
+    Ok(py_bytes(py, &PrekeyedMac::new(&*key).mac(&[&msg])))
 }

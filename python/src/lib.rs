@@ -52,6 +52,7 @@ fn _rolltoken(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
     m.add_function(wrap_pyfunction!(keys::parse_token, m)?)?;
     m.add_function(wrap_pyfunction!(keys::log_id, m)?)?;
+    m.add_function(wrap_pyfunction!(keys::hmac_sha256, m)?)?;
     m.add_function(wrap_pyfunction!(record::encode_record, m)?)?;
     m.add_function(wrap_pyfunction!(record::decode_record, m)?)?;
     m.add_function(wrap_pyfunction!(cookie::find_cookie, m)?)?;

@@ -59,6 +59,8 @@ native_libs=$(sed -n 's/^Libs.private: *//p' ffi/rolltoken.pc.in)
 [ -n "$native_libs" ] || { echo "c: no Libs.private in ffi/rolltoken.pc.in" >&2; exit 1; }
 strict=(-std=c99 -Wall -Wextra -Werror -pedantic)
 tests=(ffi/tests/c/test_*.c)
+# The vectors file a C test reads (its argv[1]).
+vectors_for() { [ "$1" = test_external_vectors ] && echo vectors/hmac-sha256-external.txt || echo vectors/rolltoken-v1.txt; }
 
 echo "== 1. the header alone"
 printf '#include "rolltoken.h"\n#include "rolltoken.h"\nint main(void) { return rt_version()[0] == 0; }\n' >"$tmp/twice.c"
@@ -85,7 +87,7 @@ run_test() { # run_test LABEL count|compare LOG COMMAND...
     timeout 600 "$@" >"$log" 2>&1
     local rc=$? line p f
     grep -v '^==' "$log" | sed 's/^/     /' | tail -40
-    line=$(grep -E '^test_[a-z]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+    line=$(grep -E '^test_[a-z_]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
     if [ -z "$line" ]; then
         bad "$label: no closing line (exit $rc)"
         tail -20 "$log" | sed 's/^/     /'
@@ -118,7 +120,7 @@ for src in "${tests[@]}"; do
     if grep -q __asan_init "$tmp/nm.txt"; then ok "$name is an ASan build"; else
         bad "$name is an ASan build"; fi
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        run_test "$name" count "$tmp/$name.asan.log" "$tmp/${name}_asan" vectors/rolltoken-v1.txt
+        run_test "$name" count "$tmp/$name.asan.log" "$tmp/${name}_asan" "$(vectors_for "$name")"
 done
 
 echo "== 3. C tests under valgrind (release library)"
@@ -144,7 +146,7 @@ for src in "${tests[@]}"; do
     if grep -q __asan_init "$tmp/nm.txt"; then bad "$name release build has no ASan"; else
         ok "$name release build has no ASan"; fi
     run_test "valgrind $name" compare "$tmp/$name.vg.log" "${valgrind[@]}" "$tmp/${name}_rel" \
-        vectors/rolltoken-v1.txt
+        "$(vectors_for "$name")"
     echo "     valgrind $name: $(vg_summary "$tmp/$name.vg.log")"
 done
 

@@ -6,9 +6,13 @@
 //! and generation panics if the core decides otherwise: a change in the core's behaviour
 //! cannot silently turn a vector into a test of something else.
 //!
+//! [`external`] writes the second file set, `vectors/hmac-sha256-external.json` (RFC 4231 and
+//! Project Wycheproof HMAC-SHA256 cases), in the same run.
+//!
 //! Regenerate with `cargo run -p rolltoken-vectors`.
 
 mod enc;
+pub mod external;
 mod fixtures;
 mod keys;
 mod records;
