@@ -329,7 +329,12 @@ impl<K: Borrow<Keyring>, S: Store, D: DenyList> Sessions<K, S, D> {
     /// processes reach this one inside the fresh window. A full deny list drops nothing: the
     /// façade then trusts no cached token until `until_ms`.
     pub fn deny(&mut self, session_id: &SessionId, until_ms: u64, now_ms: u64) {
-        if self.deny.deny(session_id, until_ms, now_ms).is_err() {
+        // A full list evicts what has lapsed; the clock that later asks may run up to
+        // MAX_CLOCK_SKEW_MS behind this one (another server, a step back), so an entry is
+        // kept that much longer (found by fuzz/engine_sequence: a logged-out session's
+        // fresh token served from the cache after a step back).
+        let evict_at = now_ms.saturating_sub(MAX_CLOCK_SKEW_MS);
+        if self.deny.deny(session_id, until_ms, evict_at).is_err() {
             self.strict_until = self.strict_until.max(until_ms);
         }
     }
@@ -1066,6 +1071,40 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_full_deny_list_keeps_entries_through_a_clock_step_back() {
+        // fuzz/regressions/engine_sequence/deny-list-clock-step, through the public API.
+        use core::net::{IpAddr, Ipv4Addr};
+        let k = keys();
+        let p = Policy {
+            anonymous: false,
+            fresh_ms: 60_000,
+            idle_timeout_ms: 600_000,
+            session_lifetime_ms: 3_600_000,
+            ..Policy::cached()
+        };
+        let mut s = sessions(&k, p);
+        let user = BindingInput::new(b"Firefox", Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10))));
+        let moved = BindingInput::new(b"Firefox", Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9))));
+        let x0 = s.login(None, [1; 16], [9; 16], T0, &user).unwrap().token;
+        let x1 = token_of(&s.handle(&req(Some(x0.as_bytes()), Kind::Advance, T0 + 60_000, &user)));
+        // The clock steps back 60 s; the user, on another network, advances with x1.
+        let x2 = token_of(&s.handle(&req(Some(x1.as_bytes()), Kind::Advance, T0, &moved)));
+        for i in 2..5u8 {
+            let t = s.login(None, [i; 16], [9; 16], T0, &user).unwrap().token;
+            s.logout(t.as_bytes(), T0).unwrap();
+        }
+        assert!(s.logout(x2.as_bytes(), T0).unwrap().is_some()); // the list (4) is now full
+        let e = s
+            .login(None, [6; 16], [9; 16], T0 + 120_000, &user)
+            .unwrap()
+            .token;
+        s.logout(e.as_bytes(), T0 + 120_000).unwrap();
+        // The clock steps back 60 s: x1 is fresh again and well bound, but logged out.
+        let o = s.handle(&req(Some(x1.as_bytes()), Kind::Read, T0 + 60_000, &user));
+        assert_eq!(o.verdict(), Verdict::Revoked(RevokeReason::Logout));
     }
 
     #[test]
