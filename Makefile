@@ -4,7 +4,7 @@ SHELL := bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all demo walkthrough test setup lint test-rust deps no-panic icount bench vectors fmt help ffi header test-c test-go test-python install sim sim-smoke
+.PHONY: all demo walkthrough test setup lint test-rust deps no-panic icount bench vectors fmt help ffi header test-c test-go test-python install sim sim-smoke fuzz fuzz-short ct ct-short miri
 
 all: test
 
@@ -14,6 +14,9 @@ help:
 	@echo "make test     every check: Rust, C under sanitizers, Go, Python on real Redis/PostgreSQL, short fuzz, sim smoke"
 	@echo "make bench    every benchmark (Rust, C ABI, Go, Python, ASGI under load); writes BENCHMARKS.md and docs/benchmarks.png"
 	@echo "make sim      the theft-and-race simulator (writes docs/simulation.md and .png)"
+	@echo "make fuzz     every fuzz target for FUZZ_SECONDS (default 600) each (cargo-fuzz, stable)"
+	@echo "make ct       constant-time evidence: valgrind secret taint + dudect at 10^7 measurements"
+	@echo "make miri     Miri over the core's unit tests (needs a nightly toolchain with miri)"
 	@echo "make vectors  regenerate vectors/rolltoken-v1.json from the core"
 	@echo "make header   regenerate include/rolltoken.h from ffi/ (cbindgen)"
 	@echo "make install  install the C library, header and rolltoken.pc under PREFIX (default /usr/local)"
@@ -35,7 +38,7 @@ demo: setup
 walkthrough: setup
 	$(CARGO) run --quiet --locked -p rolltoken --example walkthrough
 
-test: setup lint test-rust deps no-panic icount sim-smoke test-c test-go test-python
+test: setup lint test-rust deps no-panic icount sim-smoke fuzz-short ct-short test-c test-go test-python
 	@echo "make test: every check passed"
 
 lint:
@@ -74,6 +77,28 @@ sim:
 
 sim-smoke:
 	$(CARGO) run --quiet --locked --release -p rolltoken-sim -- --smoke
+
+# Coverage-guided fuzzing (fuzz/, its own cargo workspace; cargo-fuzz installed when missing):
+# make fuzz runs each target FUZZ_SECONDS (600), make test's short pass 30 s each.
+fuzz:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} bash checks/fuzz.sh
+
+fuzz-short:
+	FUZZ_SECONDS=30 bash checks/fuzz.sh
+
+# Constant time, two methods (checks/ct/, its own workspace): valgrind secret taint, and dudect
+# (make ct: 10^7 measurements per bench, ~35 min; make test: the short run, controls must leak).
+ct:
+	bash checks/ct/taint.sh
+	bash checks/ct/dudect.sh --long
+
+ct-short:
+	bash checks/ct/taint.sh
+	bash checks/ct/dudect.sh --short
+
+# Miri over the core's unit tests; prints "miri: skipped" without a nightly toolchain.
+miri:
+	bash checks/miri.sh
 
 vectors:
 	$(CARGO) run --quiet --locked -p rolltoken-vectors

@@ -539,5 +539,8 @@ def test_security_md_names_only_tests_that_exist_and_counts_them_right() -> None
         applicable += len(yes)
         proven += sum(1 for r in yes if "not proven" not in r[-2] and "not met" not in r[-2])
     assert f"**{proven} of {applicable} applicable items proven by a test.**" in doc
-    for marker in ("fuzzing", "constant-time", "vectors"):
-        assert f"<!-- FIGURES: {marker} -->" in doc
+    # The figures sections were placeholders until the fuzzing, constant-time and vectors work
+    # landed; now each must hold its measured figures.
+    for heading, figure in (("### Fuzzing", "0 crashes"), ("### Constant time", "max |t|"), ("### Vectors", "0\naccepted")):
+        section = doc.split(heading, 1)[1].split("###", 1)[0]
+        assert "<!-- FIGURES" not in section and figure.replace("\n", " ") in section.replace("\n", " ")
