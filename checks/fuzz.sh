@@ -68,14 +68,18 @@ for t in $targets; do
   n=$((n + 1))
   mkdir -p "corpus/$t" "artifacts/$t"
   before=$(find "artifacts/$t" -type f | wc -l)
+  # Written under a per-run name and moved at the end, so two passes in one tree never write
+  # into the same log.
   log="$logs/$t.log"
+  run_log="$log.$$"
   rc=0
   # The outer timeout only guards against a fuzzer that does not stop by itself.
   timeout --kill-after=15 $((FUZZ_SECONDS + 180)) \
     "$bin/$t" "corpus/$t" \
       -max_total_time="$FUZZ_SECONDS" -timeout="$FUZZ_TIMEOUT" \
       -rss_limit_mb="$FUZZ_RSS_MB" -malloc_limit_mb="$FUZZ_RSS_MB" \
-      -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || rc=$?
+      -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$run_log" 2>&1 || rc=$?
+  mv -f "$run_log" "$log"
   execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -n 1)
   last=$(grep -aE '^#[0-9]+.*cov: ' "$log" | tail -n 1 || true)
   cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")

@@ -52,6 +52,7 @@ awk -v secs=$((SECONDS - start)) -v status="$status" '
   /Undefined Behavior/ { ub++ }
   END {
     printf "miri: %d passed, %d failed, %d ignored, %d skipped, %d UB reports in %d s", p, f, ig, fo, ub, secs
+    if (status != 0) printf " (FAIL: cargo miri exited with status %d)", status
     printf "\n"
     exit (status != 0 || f > 0 || ub > 0 || p == 0)
   }' "$log"

@@ -16,7 +16,9 @@
 //!       in valid_vs_wrong and at large II in random_vs_wrong.
 //!   control_compare   CONTROL: the early-exit compare alone, equal tags vs tags that differ
 //!       in byte 0.
-//! Both classes draw from pools of POOL tokens (each its own session) with the same index
+//!   aa_compact_same_pool, aa_compact_two_pools   DIAGNOSTIC A/A checks of the harness: both
+//!       classes from one pool, or from two independent pools of valid tokens.
+//! Both classes draw from pools of POOL tokens (CT_POOL overrides) (each its own session) with the same index
 //! distribution, and every input is copied into one buffer before it is timed.
 //!
 //! Usage: dudect --measurements N --control-measurements M [--filter SUBSTRING]... [--list]
@@ -30,7 +32,8 @@ use dudect_bencher::rand::Rng;
 use dudect_bencher::{BenchRng, Class, CtRunner};
 use rolltoken::token::{Form, TAG_LEN};
 use rolltoken_ct::{
-    Gen, Pool, keyring, leaky_eq, leaky_verify_compact, pool_size, tag_of, verify_compact, verify_full,
+    Gen, Pool, keyring, leaky_eq, leaky_verify_compact, pool_size, tag_of, verify_compact,
+    verify_full,
 };
 
 const _: () = assert!(
@@ -216,9 +219,15 @@ fn aa_compact_same_pool(runner: &mut CtRunner, rng: &mut BenchRng) {
     let keys = keyring();
     let mut g = gen_from(rng);
     let valid = Pool::valid(&keys, Form::Compact, &mut g);
-    measure(runner, rng, "aa_compact_same_pool", false, &valid, &valid, |t, c| {
-        verify_compact(&keys, t, c)
-    });
+    measure(
+        runner,
+        rng,
+        "aa_compact_same_pool",
+        false,
+        &valid,
+        &valid,
+        |t, c| verify_compact(&keys, t, c),
+    );
 }
 
 /// Diagnostic: two independent pools of valid compact tokens (different sessions and tags).
@@ -229,9 +238,15 @@ fn aa_compact_two_pools(runner: &mut CtRunner, rng: &mut BenchRng) {
     let mut g = gen_from(rng);
     let a = Pool::valid(&keys, Form::Compact, &mut g);
     let b = Pool::valid(&keys, Form::Compact, &mut g);
-    measure(runner, rng, "aa_compact_two_pools", false, &a, &b, |t, c| {
-        verify_compact(&keys, t, c)
-    });
+    measure(
+        runner,
+        rng,
+        "aa_compact_two_pools",
+        false,
+        &a,
+        &b,
+        |t, c| verify_compact(&keys, t, c),
+    );
 }
 
 fn control_compare(runner: &mut CtRunner, rng: &mut BenchRng) {
@@ -239,7 +254,8 @@ fn control_compare(runner: &mut CtRunner, rng: &mut BenchRng) {
     // The expected tag of token j is the tag of valid token j; the presented one is either.
     let expected: Vec<[u8; TAG_LEN]> = (0..pool_size()).map(|j| tag_of(valid.text(j))).collect();
     let presented_valid: Vec<[u8; TAG_LEN]> = expected.clone();
-    let presented_wrong: Vec<[u8; TAG_LEN]> = (0..pool_size()).map(|j| tag_of(wrong.text(j))).collect();
+    let presented_wrong: Vec<[u8; TAG_LEN]> =
+        (0..pool_size()).map(|j| tag_of(wrong.text(j))).collect();
     let mut scratch = Scratch([0u8; 128]);
     let n = control_measurements();
     let start = Instant::now();
