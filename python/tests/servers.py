@@ -21,6 +21,8 @@ MissingBinary (a FileNotFoundError) with the program's name.
 
 from __future__ import annotations
 
+import abc
+
 import atexit
 import ctypes
 import glob
@@ -374,14 +376,17 @@ def _wait_until(what: str, check: Callable[[], bool], timeout: float, interval: 
         time.sleep(interval)
 
 
-class _Managed:
-    """Context-manager protocol: start on enter, close on exit."""
+class _Managed(abc.ABC):
+    """Context-manager protocol: start on enter, close on exit. Each server class defines
+    both (abstract here, so a class that forgot one cannot be instantiated)."""
 
+    @abc.abstractmethod
     def start(self) -> None:
-        raise NotImplementedError
+        """Starts the server and waits until it answers."""
 
+    @abc.abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Stops the server and removes its files; idempotent."""
 
     def __enter__(self: _S) -> _S:
         try:
