@@ -5,15 +5,18 @@
 # cargo-fuzz default way: optimised, with debug assertions and overflow checks on, and
 # libFuzzer aborts on any panic, so an arithmetic overflow or a failed invariant is a crash.
 #
-#   FUZZ_SECONDS   seconds per target (default 30: the short pass of `make test`;
-#                  `make fuzz` uses 600)
+#   FUZZ_RUNS      executions per target; a target stops when it has run them (0 = no
+#                  limit). `make test`'s short pass: 10^6; `make fuzz`: 10^7
+#   FUZZ_SECONDS   the most seconds per target (default 30); a target stops at whichever of
+#                  FUZZ_RUNS and FUZZ_SECONDS comes first. `make test`: 240, `make fuzz`: 3600
+#   FUZZ_JOBS      targets fuzzed at once, one process each (default: the number of cores)
 #   FUZZ_TARGETS   space-separated subset (default: every target in fuzz/Cargo.toml)
 #   FUZZ_TIMEOUT   seconds one input may take before it counts as a hang (default 10)
 #   FUZZ_RSS_MB    memory limit of the fuzzing process in MiB (default 2048)
 #
 # Steps: install cargo-fuzz if missing (pinned, ~3.5 min the first time), write the seed corpora
 # from vectors/rolltoken-v1.json (fuzz/seeds.py), build every target once, run each for
-# FUZZ_SECONDS on its corpus (fuzz/corpus/<target>/, kept between runs, not committed), and
+# FUZZ_RUNS executions or FUZZ_SECONDS on its corpus (fuzz/corpus/<target>/, kept between runs, not committed), and
 # print one line per target from libFuzzer's final statistics:
 #   fuzz: <target>: N execs, cov C, ft F, 0 crashes
 # then `fuzz: T targets, K crashes`. Exits non-zero on any crash, panic, timeout or OOM, or if
@@ -29,6 +32,8 @@ start=$SECONDS
 
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+FUZZ_RUNS="${FUZZ_RUNS:-0}"
+FUZZ_JOBS="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}"
 FUZZ_TIMEOUT="${FUZZ_TIMEOUT:-10}"
 FUZZ_RSS_MB="${FUZZ_RSS_MB:-2048}"
 export CARGO_TERM_COLOR=never
@@ -62,20 +67,21 @@ if ! cargo fuzz build -s none >"$logs/build.log" 2>&1; then
 fi
 bin="target/$(rustc -vV | sed -n 's/^host: //p')/release"
 
-n=0
-failed=0
-for t in $targets; do
-  n=$((n + 1))
+# Fuzzes target $1 and writes its one-line summary to $logs/$1.result: "ok <line>" or
+# "FAILED <line>" (run in the background, FUZZ_JOBS at a time).
+fuzz_one() {
+  local t=$1
   mkdir -p "corpus/$t" "artifacts/$t"
+  local before after rc=0 execs last cov ft rate edges kind artifact input runs_arg=()
   before=$(find "artifacts/$t" -type f | wc -l)
   # Written under a per-run name and moved at the end, so two passes in one tree never write
   # into the same log.
-  log="$logs/$t.log"
-  run_log="$log.$$"
-  rc=0
+  local log="$logs/$t.log"
+  local run_log="$log.$$"
+  [ "$FUZZ_RUNS" -gt 0 ] && runs_arg=(-runs="$FUZZ_RUNS")
   # The outer timeout only guards against a fuzzer that does not stop by itself.
   timeout --kill-after=15 $((FUZZ_SECONDS + 180)) \
-    "$bin/$t" "corpus/$t" \
+    "$bin/$t" "corpus/$t" "${runs_arg[@]}" \
       -max_total_time="$FUZZ_SECONDS" -timeout="$FUZZ_TIMEOUT" \
       -rss_limit_mb="$FUZZ_RSS_MB" -malloc_limit_mb="$FUZZ_RSS_MB" \
       -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$run_log" 2>&1 || rc=$?
@@ -84,12 +90,11 @@ for t in $targets; do
   last=$(grep -aE '^#[0-9]+.*cov: ' "$log" | tail -n 1 || true)
   cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
   ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
-  rate=$(sed -nE 's/.* exec\/s: ([0-9]+).*/\1/p' <<<"$last")
+  rate=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+).*/\1/p' "$log" | tail -n 1)
   edges=$(sed -nE 's/.*Loaded 1 modules +\(([0-9]+) inline 8-bit counters.*/\1/p' "$log" | head -n 1)
   after=$(find "artifacts/$t" -type f | wc -l)
   if [ "$rc" -ne 0 ] || [ "$after" -gt "$before" ] || [ -z "$execs" ] ||
      grep -aqE 'deadly signal|panicked at|==ERROR|ERROR: libFuzzer' "$log"; then
-    failed=$((failed + 1))
     kind=crash
     grep -aq 'libFuzzer: timeout' "$log" && kind=timeout
     { [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; } && kind="hang, killed"
@@ -98,11 +103,42 @@ for t in $targets; do
     # Without an artifact (the crash handler itself failed) the input's bytes are in the log.
     input="in the log"
     [ -n "$artifact" ] && input="fuzz/$artifact"
-    echo "fuzz: $t: FAILED ($kind, exit $rc) after ${execs:-?} execs; input: $input; log: fuzz/$log"
-    grep -aE -A 12 'panicked at' "$log" | head -n 30 || true
+    {
+      echo "FAILED fuzz: $t: FAILED ($kind, exit $rc) after ${execs:-?} execs; input: $input; log: fuzz/$log"
+      grep -aE -A 12 'panicked at' "$log" | head -n 30 || true
+    } >"$logs/$t.result"
   else
-    echo "fuzz: $t: $execs execs, cov $cov, ft $ft, 0 crashes (cov of ${edges:-?} edges, ${rate:-?} exec/s, ${FUZZ_SECONDS} s)"
+    local short=""
+    [ "$FUZZ_RUNS" -gt 0 ] && [ "$execs" -lt "$FUZZ_RUNS" ] && short=", stopped by the time limit below $FUZZ_RUNS"
+    echo "ok fuzz: $t: $execs execs, cov $cov, ft $ft, 0 crashes (cov of ${edges:-?} edges, ${rate:-?} exec/s$short)" >"$logs/$t.result"
   fi
+}
+
+n=0
+failed=0
+running=0
+for t in $targets; do
+  n=$((n + 1))
+  rm -f "$logs/$t.result"
+  if [ "$running" -ge "$FUZZ_JOBS" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  fuzz_one "$t" &
+  running=$((running + 1))
+done
+wait || true
+for t in $targets; do
+  if [ ! -f "$logs/$t.result" ]; then
+    failed=$((failed + 1))
+    echo "fuzz: $t: FAILED (no result: the run did not finish)"
+    continue
+  fi
+  first=$(head -n 1 "$logs/$t.result")
+  case "$first" in
+    ok\ *) echo "${first#ok }" ;;
+    *) failed=$((failed + 1)); sed '1s/^FAILED //' "$logs/$t.result" ;;
+  esac
 done
 
 echo "fuzz: $n targets, $failed crashes ($((SECONDS - start)) s)"

@@ -20,7 +20,7 @@ import os
 import struct
 import sys
 
-TARGETS = ["token_parse", "record_decode", "cookie_header", "set_cookie", "engine_sequence", "c_abi"]
+TARGETS = ["token_parse", "record_decode", "cookie_header", "set_cookie", "client_ip", "engine_sequence", "c_abi"]
 
 
 def collect(vectors):
@@ -89,12 +89,25 @@ def set_cookie(tokens, records):
     for i, t in enumerate(valid):
         # flags: secure|http_only, default name, path "/"; cap 329; Max-Age 43200.
         seeds.append(bytes([0x03]) + u16(329) + b"\x02" + u64(43200) + t)
+        # The same, session-only (bit 2 of the Max-Age byte): no Max-Age on the set line.
+        seeds.append(bytes([0x03]) + u16(329) + b"\x06" + u64(43200) + t)
         # insecure local name, SameSite=Strict, a buffer one byte short.
         flags = 0x02 | (1 << 2) | (1 << 4)
         seeds.append(bytes([flags]) + u16(100 + i) + b"\x00" + t)
     # A name and a path from the input.
     seeds.append(bytes([0x03 | (3 << 4) | (3 << 6)]) + u16(400) + b"\x01" + b"\x03sid" + b"\x04/app" + b"value")
     return seeds
+
+
+def client_ip(tokens, records):
+    """Addresses as requests carry them, and near misses of the dotted-quad grammar."""
+    return [
+        s.encode()
+        for s in (
+            "192.0.2.1", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.",
+            "2001:db8::1", "::ffff:192.0.2.1", "::", "fe80::1%eth0", "[::1]", "1.2.3.4:80",
+        )
+    ]
 
 
 def engine_sequence(tokens, records):

@@ -36,10 +36,14 @@ type CookieConfig struct {
 	HTTPOnly bool
 	// SameSite is SameSiteLax, SameSiteStrict or SameSiteNone.
 	SameSite SameSite
+	// SessionOnly writes no Max-Age: a session-only cookie the browser drops when it closes
+	// (the session still ends at its timeouts on the server). ClearCookie still writes
+	// Max-Age=0. False (the zero value) keeps a persistent cookie.
+	SessionOnly bool
 }
 
 // DefaultCookieConfig is the production cookie: __Host-rolltoken, Secure, HttpOnly,
-// SameSite=Lax, Path=/.
+// SameSite=Lax, Path=/, not session-only.
 func DefaultCookieConfig() CookieConfig {
 	var c C.rt_cookie_config
 	mustOK(C.rt_cookie_config_default(&c), "rt_cookie_config_default")
@@ -47,7 +51,7 @@ func DefaultCookieConfig() CookieConfig {
 }
 
 // InsecureLocalCookieConfig is the plain-HTTP development cookie: rolltoken, no Secure,
-// HttpOnly, SameSite=Lax, Path=/. Never use it in production.
+// HttpOnly, SameSite=Lax, Path=/, not session-only. Never use it in production.
 func InsecureLocalCookieConfig() CookieConfig {
 	var c C.rt_cookie_config
 	mustOK(C.rt_cookie_config_insecure_local(&c), "rt_cookie_config_insecure_local")
@@ -56,11 +60,12 @@ func InsecureLocalCookieConfig() CookieConfig {
 
 func cookieConfigFromC(c *C.rt_cookie_config) CookieConfig {
 	return CookieConfig{
-		Name:     C.GoString(c.name),
-		Path:     C.GoString(c.path),
-		Secure:   bool(c.secure),
-		HTTPOnly: bool(c.http_only),
-		SameSite: SameSite(c.same_site),
+		Name:        C.GoString(c.name),
+		Path:        C.GoString(c.path),
+		Secure:      bool(c.secure),
+		HTTPOnly:    bool(c.http_only),
+		SameSite:    SameSite(c.same_site),
+		SessionOnly: bool(c.session_only),
 	}
 }
 
@@ -79,11 +84,12 @@ func withConfig(cfg CookieConfig, f func(*C.rt_cookie_config) C.rt_status) error
 	path := C.CString(cfg.Path)
 	defer C.free(unsafe.Pointer(path))
 	c := C.rt_cookie_config{
-		name:      name,
-		path:      path,
-		secure:    C.bool(cfg.Secure),
-		http_only: C.bool(cfg.HTTPOnly),
-		same_site: C.uint8_t(cfg.SameSite),
+		name:         name,
+		path:         path,
+		secure:       C.bool(cfg.Secure),
+		http_only:    C.bool(cfg.HTTPOnly),
+		same_site:    C.uint8_t(cfg.SameSite),
+		session_only: C.bool(cfg.SessionOnly),
 	}
 	return statusError(f(&c))
 }
@@ -118,7 +124,8 @@ func FindCookie(header string, cfg CookieConfig) (value string, found bool, err 
 }
 
 // SetCookie is the Set-Cookie header value that sets the session cookie to token, with
-// Max-Age=maxAgeSecs (use Outcome.MaxAgeSecs).
+// Max-Age=maxAgeSecs (use Outcome.MaxAgeSecs), or with no Max-Age when cfg.SessionOnly
+// (maxAgeSecs is then ignored).
 //
 // Errors: ErrCookieInvalidValue, and the config errors (ErrCookieInvalidName,
 // ErrCookieHostPrefixNeedsSecure, ...).
@@ -136,7 +143,7 @@ func SetCookie(cfg CookieConfig, token string, maxAgeSecs uint64) (string, error
 }
 
 // ClearCookie is the Set-Cookie header value that deletes the session cookie (Max-Age=0,
-// same attributes, so browsers accept it for a __Host- cookie).
+// same attributes, so browsers accept it for a __Host- cookie; also when cfg.SessionOnly).
 //
 // Errors: the config errors.
 func ClearCookie(cfg CookieConfig) (string, error) {

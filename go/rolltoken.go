@@ -52,12 +52,25 @@ type Keyring struct {
 	ptr *C.rt_keyring
 }
 
+// MaxAudienceLen is the longest audience NewKeyringForAudience takes, in bytes.
+const MaxAudienceLen = C.RT_MAX_AUDIENCE_LEN
+
 // NewKeyring builds a keyring from keys; mintingID names the key that mints new tokens.
 // The secrets are copied: the caller may wipe its slices afterwards.
 //
 // Errors: ErrKeyEmpty, ErrKeyTooMany, ErrKeyDuplicateID, ErrKeyMintingMissing,
 // ErrKeyWrongLength (a secret that is not KeyLen bytes).
 func NewKeyring(keys []Key, mintingID uint8) (*Keyring, error) {
+	return NewKeyringForAudience(keys, mintingID, nil)
+}
+
+// NewKeyringForAudience is NewKeyring for one audience: the application's name (at most
+// MaxAudienceLen bytes; empty = NewKeyring). Subkeys are derived from the secrets and the
+// audience, so applications sharing secrets but not the audience refuse each other's tokens
+// (ErrTokenBadTag). The audience is not carried in tokens: both sides configure it.
+//
+// Errors: those of NewKeyring, and ErrKeyAudienceTooLong.
+func NewKeyringForAudience(keys []Key, mintingID uint8, audience []byte) (*Keyring, error) {
 	ids := make([]byte, len(keys))
 	secrets := make([]byte, KeyLen*len(keys))
 	defer wipe(secrets)
@@ -69,7 +82,8 @@ func NewKeyring(keys []Key, mintingID uint8) (*Keyring, error) {
 		copy(secrets[i*KeyLen:], k.Secret)
 	}
 	var ptr *C.rt_keyring
-	st := C.rt_keyring_new(bptr(ids), bptr(secrets), C.size_t(len(keys)), C.uint8_t(mintingID), &ptr)
+	st := C.rt_keyring_new_for_audience(bptr(ids), bptr(secrets), C.size_t(len(keys)),
+		C.uint8_t(mintingID), bptr(audience), C.size_t(len(audience)), &ptr)
 	if err := statusError(st); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package rolltoken
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -56,6 +57,33 @@ func TestCookies(t *testing.T) {
 	}
 	if len(set) > MaxSetCookieLen {
 		t.Errorf("a Set-Cookie value longer than MaxSetCookieLen")
+	}
+}
+
+func TestSessionOnlyCookie(t *testing.T) {
+	cfg := DefaultCookieConfig()
+	cfg.SessionOnly = true
+	// No Max-Age whatever maxAgeSecs says; clearing still needs Max-Age=0.
+	for _, maxAge := range []uint64{0, 3600, ^uint64(0)} {
+		set, err := SetCookie(cfg, "abc", maxAge)
+		if want := "__Host-rolltoken=abc; Path=/; Secure; HttpOnly; SameSite=Lax"; err != nil || set != want {
+			t.Errorf("SetCookie(maxAge %d) = %q, %v; want %q", maxAge, set, err, want)
+		}
+	}
+	clear, err := ClearCookie(cfg)
+	if want := "__Host-rolltoken=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax"; err != nil || clear != want {
+		t.Errorf("ClearCookie = %q, %v; want %q", clear, err, want)
+	}
+	local := InsecureLocalCookieConfig()
+	local.SessionOnly, local.SameSite = true, SameSiteStrict
+	set, err := SetCookie(local, "abc", 60)
+	if want := "rolltoken=abc; Path=/; HttpOnly; SameSite=Strict"; err != nil || set != want {
+		t.Errorf("SetCookie(local) = %q, %v; want %q", set, err, want)
+	}
+	// The zero value is the persistent cookie.
+	set, err = SetCookie(CookieConfig{Name: "sid", Path: "/"}, "abc", 60)
+	if want := "sid=abc; Max-Age=60; Path=/; SameSite=Lax"; err != nil || set != want {
+		t.Errorf("SetCookie(zero flags) = %q, %v; want %q", set, err, want)
 	}
 }
 
@@ -333,4 +361,40 @@ func TestFinalizers(t *testing.T) {
 		t.Errorf("a live keyring after collections: %v", err)
 	}
 	kept.Close()
+}
+
+// Two applications sharing secrets but not the audience refuse each other's tokens.
+func TestKeyringAudience(t *testing.T) {
+	keys := []Key{{ID: 1, Secret: testSecret(7)}}
+	ring := func(aud string) *Keyring {
+		k, err := NewKeyringForAudience(keys, 1, []byte(aud))
+		if err != nil {
+			t.Fatalf("NewKeyringForAudience(%q): %v", aud, err)
+		}
+		t.Cleanup(func() { k.Close() })
+		return k
+	}
+	billing, blog, none := ring("billing.example"), ring("blog.example"), ring("")
+	plain := testKeyring(t)
+	sid := [SessionIDLen]byte{3}
+	tok, err := billing.MintCompact(1, sid, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := billing.VerifyToken(tok, 9); err != nil {
+		t.Errorf("own audience: %v", err)
+	}
+	for name, k := range map[string]*Keyring{"blog": blog, "plain": plain} {
+		if _, err := k.VerifyToken(tok, 9); !errors.Is(err, ErrTokenBadTag) {
+			t.Errorf("%s accepted billing's token: %v", name, err)
+		}
+	}
+	plainTok, _ := plain.MintCompact(1, sid, 9)
+	if noneTok, _ := none.MintCompact(1, sid, 9); noneTok != plainTok {
+		t.Errorf("the empty audience is not the plain keyring: %s vs %s", noneTok, plainTok)
+	}
+	if _, err := NewKeyringForAudience(keys, 1, bytes.Repeat([]byte("a"), MaxAudienceLen+1)); !errors.Is(err, ErrKeyAudienceTooLong) {
+		t.Errorf("a too long audience: %v", err)
+	}
+	ring(strings.Repeat("a", MaxAudienceLen))
 }

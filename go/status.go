@@ -53,6 +53,8 @@ var (
 	ErrKeyMintingMissing = newError(C.RT_STATUS_KEY_MINTING_MISSING)
 	// ErrKeyWrongLength: a key secret is not 32 bytes.
 	ErrKeyWrongLength = newError(C.RT_STATUS_KEY_WRONG_LENGTH)
+	// ErrKeyAudienceTooLong: an audience is longer than MaxAudienceLen bytes.
+	ErrKeyAudienceTooLong = newError(C.RT_STATUS_KEY_AUDIENCE_TOO_LONG)
 	// ErrPolicyInvalid: the policy's values are inconsistent.
 	ErrPolicyInvalid = newError(C.RT_STATUS_POLICY_INVALID)
 	// ErrTokenEmpty: the token is empty.

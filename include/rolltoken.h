@@ -40,6 +40,9 @@
 // The longest Set-Cookie value the cookie writers produce.
 #define RT_MAX_SET_COOKIE_LEN 329
 
+// The longest audience rt_keyring_new_for_audience takes, in bytes.
+#define RT_MAX_AUDIENCE_LEN 64
+
 // Length of a log id: 16 hex characters (buffers need one more for the NUL).
 #define RT_LOG_ID_LEN 16
 
@@ -153,6 +156,8 @@ enum rt_status
   RT_STATUS_KEY_MINTING_MISSING = 103,
   // A key secret is not 32 bytes.
   RT_STATUS_KEY_WRONG_LENGTH = 104,
+  // An audience is longer than RT_MAX_AUDIENCE_LEN bytes.
+  RT_STATUS_KEY_AUDIENCE_TOO_LONG = 105,
   // The policy's values are inconsistent (see rt_policy).
   RT_STATUS_POLICY_INVALID = 110,
   // Token: empty.
@@ -243,7 +248,7 @@ typedef struct rt_keyring rt_keyring;
 typedef struct rt_sessions rt_sessions;
 
 // How the session cookie is named and flagged. Fill it with rt_cookie_config_default (a
-// `__Host-rolltoken` cookie: Secure, HttpOnly, SameSite=Lax, Path=/) or
+// `__Host-rolltoken` cookie: Secure, HttpOnly, SameSite=Lax, Path=/, with a Max-Age) or
 // rt_cookie_config_insecure_local (plain-HTTP development). `name` and `path` are
 // NUL-terminated and must outlive the calls that use the config.
 typedef struct rt_cookie_config {
@@ -257,6 +262,10 @@ typedef struct rt_cookie_config {
   bool http_only;
   // RT_SAME_SITE_LAX, RT_SAME_SITE_STRICT or RT_SAME_SITE_NONE.
   uint8_t same_site;
+  // Write no `Max-Age`: a session-only cookie the browser drops when it closes (the session
+  // still ends at its timeouts on the server). Clearing still writes `Max-Age=0`. Last, and
+  // false when left out of an initializer, so existing code keeps a persistent cookie.
+  bool session_only;
 } rt_cookie_config;
 
 // The policy of an rt_sessions. Fill it with rt_policy_default or rt_policy_cached, then
@@ -462,7 +471,7 @@ rt_status rt_log_id(const uint8_t *session_id, char *out);
 rt_status rt_hmac_sha256(const uint8_t *key, const uint8_t *msg, size_t msg_len, uint8_t *out);
 
 // Fills `*out` with the default cookie: `__Host-rolltoken`, Secure, HttpOnly, SameSite=Lax,
-// Path=/ (static strings).
+// Path=/, not session-only (static strings).
 //
 // # Errors
 // `RT_STATUS_NULL_PARAMETER`.
@@ -472,7 +481,7 @@ rt_status rt_hmac_sha256(const uint8_t *key, const uint8_t *msg, size_t msg_len,
 rt_status rt_cookie_config_default(struct rt_cookie_config *out);
 
 // Fills `*out` with the plain-HTTP development cookie: `rolltoken`, no Secure, HttpOnly,
-// SameSite=Lax, Path=/. Never use it in production.
+// SameSite=Lax, Path=/, not session-only. Never use it in production.
 //
 // # Errors
 // `RT_STATUS_NULL_PARAMETER`.
@@ -501,7 +510,8 @@ rt_status rt_cookie_find(const struct rt_cookie_config *config,
                          size_t *value_len);
 
 // Writes the `Set-Cookie` header value for `token` (a session token, `token_len` bytes)
-// with `Max-Age=max_age_secs` into `out` (RT_MAX_SET_COOKIE_LEN bytes suffice).
+// with `Max-Age=max_age_secs` into `out` (RT_MAX_SET_COOKIE_LEN bytes suffice). With
+// `config->session_only` no `Max-Age` is written and `max_age_secs` is ignored.
 //
 // # Errors
 // `RT_STATUS_NULL_PARAMETER`, `RT_STATUS_BUFFER_TOO_SMALL`, `RT_STATUS_COOKIE_INVALID_VALUE`,
@@ -519,7 +529,8 @@ rt_status rt_set_cookie_write(const struct rt_cookie_config *config,
                               size_t *out_len);
 
 // Writes the `Set-Cookie` header value that deletes the session cookie (`Max-Age=0`, same
-// attributes, so browsers accept it for a `__Host-` cookie) into `out`.
+// attributes, so browsers accept it for a `__Host-` cookie) into `out`. `Max-Age=0` is
+// written even with `config->session_only`.
 //
 // # Errors
 // `RT_STATUS_NULL_PARAMETER`, `RT_STATUS_BUFFER_TOO_SMALL`, config errors.
@@ -533,7 +544,7 @@ rt_status rt_clear_cookie_write(const struct rt_cookie_config *config,
 
 // Builds a keyring from `count` keys: key `i` has id `key_ids[i]` and the 32-byte secret
 // at `secrets + 32 * i`. `minting_id` names the key that mints new tokens. On success
-// `*out` owns a new keyring.
+// `*out` owns a new keyring. The same as rt_keyring_new_for_audience with no audience.
 //
 // # Errors
 // `RT_STATUS_NULL_PARAMETER`, `RT_STATUS_KEY_EMPTY`, `RT_STATUS_KEY_TOO_MANY`,
@@ -546,6 +557,25 @@ rt_status rt_keyring_new(const uint8_t *key_ids,
                          size_t count,
                          uint8_t minting_id,
                          struct rt_keyring **out);
+
+// Like rt_keyring_new, for one audience: `audience_len` bytes naming the application (at
+// most RT_MAX_AUDIENCE_LEN; 0 = none, then `audience` may be NULL). The subkeys are derived
+// from the secrets and the audience, so applications sharing secrets but not the audience
+// refuse each other's tokens (RT_STATUS_TOKEN_BAD_TAG). The audience is not carried in
+// tokens: issuer and verifier configure the same one.
+//
+// # Errors
+// Those of rt_keyring_new, and `RT_STATUS_KEY_AUDIENCE_TOO_LONG`.
+//
+// # Safety
+// As rt_keyring_new; `audience` points to `audience_len` bytes.
+rt_status rt_keyring_new_for_audience(const uint8_t *key_ids,
+                                      const uint8_t *secrets,
+                                      size_t count,
+                                      uint8_t minting_id,
+                                      const uint8_t *audience,
+                                      size_t audience_len,
+                                      struct rt_keyring **out);
 
 // Frees a keyring (NULL: nothing happens).
 //

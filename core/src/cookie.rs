@@ -184,10 +184,14 @@ pub struct CookieConfig<'a> {
     pub same_site: SameSite,
     /// The `Path` attribute, at most [`MAX_COOKIE_PATH_LEN`] bytes.
     pub path: &'a str,
+    /// Write no `Max-Age`: a session-only cookie that the browser drops when it closes
+    /// (OWASP Session Management Cheat Sheet: prefer non-persistent cookies). The session still
+    /// ends at its idle and absolute timeouts on the server. Off by default.
+    pub session_only: bool,
 }
 
 impl Default for CookieConfig<'_> {
-    /// `__Host-rolltoken`, `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`.
+    /// `__Host-rolltoken`, `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, with a `Max-Age`.
     fn default() -> Self {
         Self {
             name: DEFAULT_COOKIE_NAME,
@@ -195,6 +199,7 @@ impl Default for CookieConfig<'_> {
             http_only: true,
             same_site: SameSite::Lax,
             path: "/",
+            session_only: false,
         }
     }
 }
@@ -202,7 +207,7 @@ impl Default for CookieConfig<'_> {
 impl CookieConfig<'_> {
     /// Configuration for plain-HTTP local development: `rolltoken`, not
     /// `Secure` (a `__Host-` name would be refused without it), `HttpOnly`,
-    /// `SameSite=Lax`, `Path=/`. Do not use in production.
+    /// `SameSite=Lax`, `Path=/`, with a `Max-Age`. Do not use in production.
     #[must_use]
     pub const fn insecure_local() -> CookieConfig<'static> {
         CookieConfig {
@@ -211,6 +216,7 @@ impl CookieConfig<'_> {
             http_only: true,
             same_site: SameSite::Lax,
             path: "/",
+            session_only: false,
         }
     }
 
@@ -385,13 +391,22 @@ fn u64_decimal(mut n: u64, buf: &mut [u8; MAX_U64_DIGITS]) -> &[u8] {
 }
 
 /// The pieces of a `Set-Cookie` value in order; the single source of truth
-/// for both [`set_cookie_len`] and the writers.
-fn pieces<'p>(config: &'p CookieConfig<'_>, value: &'p [u8], digits: &'p [u8]) -> [&'p [u8]; 11] {
+/// for both [`set_cookie_len`] and the writers. `digits` is the `Max-Age`
+/// in decimal, or `None` for no `Max-Age` attribute at all.
+fn pieces<'p>(
+    config: &'p CookieConfig<'_>,
+    value: &'p [u8],
+    digits: Option<&'p [u8]>,
+) -> [&'p [u8]; 11] {
+    let (max_age_attr, digits) = match digits {
+        Some(d) => (MAX_AGE_ATTR, d),
+        None => (&b""[..], &b""[..]),
+    };
     [
         config.name.as_bytes(),
         b"=",
         value,
-        MAX_AGE_ATTR,
+        max_age_attr,
         digits,
         PATH_ATTR,
         config.path.as_bytes(),
@@ -410,20 +425,32 @@ fn total_len(parts: &[&[u8]]) -> usize {
     parts.iter().fold(0, |acc, p| acc.saturating_add(p.len()))
 }
 
+/// The `Max-Age` [`write_set_cookie`] writes: none for a session-only cookie.
+fn set_max_age(config: &CookieConfig<'_>, max_age_secs: u64) -> Option<u64> {
+    if config.session_only {
+        None
+    } else {
+        Some(max_age_secs)
+    }
+}
+
 /// Exact length of the `Set-Cookie` value [`write_set_cookie`] would write
-/// for `config`, a value of `value_len` bytes and `max_age_secs`. Does not
-/// validate; saturates at `usize::MAX` instead of overflowing. For valid
-/// inputs it is at most [`MAX_SET_COOKIE_LEN`].
+/// for `config`, a value of `value_len` bytes and `max_age_secs` (ignored
+/// when `config.session_only`). Does not validate; saturates at `usize::MAX`
+/// instead of overflowing. For valid inputs it is at most
+/// [`MAX_SET_COOKIE_LEN`].
 #[must_use]
 pub fn set_cookie_len(config: &CookieConfig<'_>, value_len: usize, max_age_secs: u64) -> usize {
     let mut digit_buf = [0; MAX_U64_DIGITS];
-    let digits = u64_decimal(max_age_secs, &mut digit_buf);
+    let digits = set_max_age(config, max_age_secs).map(|n| u64_decimal(n, &mut digit_buf));
     total_len(&pieces(config, b"", digits)).saturating_add(value_len)
 }
 
 /// Writes `NAME=VALUE; Max-Age=N; Path=P; Secure; HttpOnly; SameSite=S`
 /// into `out` (`Secure` and `HttpOnly` only when configured) and returns the
-/// written prefix of `out`. Never writes a `Domain` attribute, so the cookie
+/// written prefix of `out`. With `config.session_only` the `; Max-Age=N` part
+/// is left out and `max_age_secs` is ignored: the browser then keeps the
+/// cookie until it closes. Never writes a `Domain` attribute, so the cookie
 /// stays host-only.
 ///
 /// # Errors
@@ -442,13 +469,15 @@ pub fn write_set_cookie<'b>(
     if value.is_empty() {
         return Err(CookieError::InvalidValue);
     }
-    write_cookie(out, config, value, max_age_secs)
+    write_cookie(out, config, value, set_max_age(config, max_age_secs))
 }
 
 /// Writes a `Set-Cookie` value that deletes the cookie:
 /// `NAME=; Max-Age=0` followed by the same attributes as
 /// [`write_set_cookie`] (browsers only delete a `__Host-` cookie when the
-/// deleting cookie would itself be accepted).
+/// deleting cookie would itself be accepted). `Max-Age=0` is written even
+/// with `config.session_only`: without it the browser would keep an empty
+/// cookie instead of deleting it.
 ///
 /// # Errors
 ///
@@ -459,21 +488,22 @@ pub fn write_clear_cookie<'b>(
     out: &'b mut [u8],
     config: &CookieConfig<'_>,
 ) -> Result<&'b str, CookieError> {
-    write_cookie(out, config, "", 0)
+    write_cookie(out, config, "", Some(0))
 }
 
+/// `max_age_secs`: `None` writes no `Max-Age` attribute.
 fn write_cookie<'b>(
     out: &'b mut [u8],
     config: &CookieConfig<'_>,
     value: &str,
-    max_age_secs: u64,
+    max_age_secs: Option<u64>,
 ) -> Result<&'b str, CookieError> {
     config.validate()?;
     if value.len() > MAX_COOKIE_VALUE_LEN || !value.bytes().all(is_cookie_octet) {
         return Err(CookieError::InvalidValue);
     }
     let mut digit_buf = [0; MAX_U64_DIGITS];
-    let digits = u64_decimal(max_age_secs, &mut digit_buf);
+    let digits = max_age_secs.map(|n| u64_decimal(n, &mut digit_buf));
     let parts = pieces(config, value.as_bytes(), digits);
     // Check the whole length first so a short buffer is left untouched.
     let dest = out
@@ -523,6 +553,7 @@ mod tests {
             http_only: true,
             same_site,
             path,
+            session_only: false,
         }
     }
 
@@ -568,6 +599,62 @@ mod tests {
         assert_eq!(SameSite::default(), SameSite::Lax);
         assert_eq!(d.validate(), Ok(()));
         assert_eq!(CookieConfig::insecure_local().validate(), Ok(()));
+        assert!(!d.session_only && !CookieConfig::insecure_local().session_only);
+    }
+
+    #[test]
+    fn session_only_output() {
+        let d = CookieConfig {
+            session_only: true,
+            ..CookieConfig::default()
+        };
+        // No Max-Age whatever the caller passes; the rest is unchanged.
+        for max_age in [0, 3600, u64::MAX] {
+            assert_eq!(
+                set(&d, "abc", max_age).unwrap(),
+                "__Host-rolltoken=abc; Path=/; Secure; HttpOnly; SameSite=Lax"
+            );
+        }
+        let c = CookieConfig {
+            http_only: false,
+            session_only: true,
+            ..cfg("sid", true, SameSite::None, "/app")
+        };
+        assert_eq!(
+            set(&c, "v", 60).unwrap(),
+            "sid=v; Path=/app; Secure; SameSite=None"
+        );
+        let l = CookieConfig {
+            session_only: true,
+            ..CookieConfig::insecure_local()
+        };
+        assert_eq!(
+            set(&l, "abc", 3600).unwrap(),
+            "rolltoken=abc; Path=/; HttpOnly; SameSite=Lax"
+        );
+        // Clearing must still carry Max-Age=0, or the browser keeps an empty cookie.
+        let mut buf = [0; MAX_SET_COOKIE_LEN];
+        assert_eq!(
+            write_clear_cookie(&mut buf, &d),
+            Ok("__Host-rolltoken=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax")
+        );
+        assert_eq!(
+            write_clear_cookie(&mut buf, &l),
+            Ok("rolltoken=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax")
+        );
+        // The flag changes the output only, never what validates.
+        for c in [d, c, l] {
+            let persistent = CookieConfig {
+                session_only: false,
+                ..c
+            };
+            assert_eq!(c.validate(), persistent.validate());
+        }
+        let bad = CookieConfig {
+            session_only: true,
+            ..cfg("__Host-x", false, SameSite::Lax, "/")
+        };
+        assert_eq!(set(&bad, "v", 1), Err(CookieError::HostPrefixNeedsSecure));
     }
 
     #[test]
@@ -791,18 +878,23 @@ mod tests {
         let path = std::format!("/{}", "p".repeat(MAX_COOKIE_PATH_LEN - 1));
         let value = "v".repeat(MAX_COOKIE_VALUE_LEN);
         for same_site in [SameSite::Lax, SameSite::Strict, SameSite::None] {
-            let c = CookieConfig {
-                name: &name,
-                secure: true,
-                http_only: true,
-                same_site,
-                path: &path,
-            };
-            let mut buf = [0; MAX_SET_COOKIE_LEN];
-            let s = write_set_cookie(&mut buf, &c, &value, u64::MAX).unwrap();
-            assert_eq!(s.len(), set_cookie_len(&c, value.len(), u64::MAX));
-            if same_site == SameSite::Strict {
-                assert_eq!(s.len(), MAX_SET_COOKIE_LEN);
+            for session_only in [false, true] {
+                let c = CookieConfig {
+                    name: &name,
+                    secure: true,
+                    http_only: true,
+                    same_site,
+                    path: &path,
+                    session_only,
+                };
+                let mut buf = [0; MAX_SET_COOKIE_LEN];
+                let s = write_set_cookie(&mut buf, &c, &value, u64::MAX).unwrap();
+                assert_eq!(s.len(), set_cookie_len(&c, value.len(), u64::MAX));
+                if same_site == SameSite::Strict && !session_only {
+                    assert_eq!(s.len(), MAX_SET_COOKIE_LEN);
+                }
+                // The clear cookie keeps its Max-Age=0, so it must fit too.
+                assert!(write_clear_cookie(&mut buf, &c).is_ok());
             }
         }
         assert_eq!(MAX_SET_COOKIE_LEN, 329);
@@ -811,6 +903,14 @@ mod tests {
                 let s = set(&c, "tok", max_age).unwrap();
                 assert_eq!(s.len(), set_cookie_len(&c, 3, max_age));
                 assert!(s.contains(&std::format!("; Max-Age={max_age};")));
+                let c = CookieConfig {
+                    session_only: true,
+                    ..c
+                };
+                let s = set(&c, "tok", max_age).unwrap();
+                assert_eq!(s.len(), set_cookie_len(&c, 3, max_age));
+                assert_eq!(set_cookie_len(&c, 3, max_age), set_cookie_len(&c, 3, 0));
+                assert!(!s.contains("Max-Age"), "{s}");
             }
         }
         let c = CookieConfig::default();
@@ -818,30 +918,43 @@ mod tests {
         let cleared = write_clear_cookie(&mut buf, &c).unwrap();
         assert_eq!(cleared.len(), set_cookie_len(&c, 0, 0));
         assert_eq!(set_cookie_len(&c, usize::MAX, u64::MAX), usize::MAX);
+        let c = CookieConfig {
+            session_only: true,
+            ..c
+        };
+        assert_eq!(set_cookie_len(&c, usize::MAX, u64::MAX), usize::MAX);
     }
 
     #[test]
     fn short_buffer_sweep() {
-        let c = CookieConfig::default();
-        let needed = set_cookie_len(&c, 5, 86_400);
-        let expected = set(&c, "hello", 86_400).unwrap();
-        for size in 0..=needed + 3 {
-            let mut buf = vec![0u8; size];
-            let r = write_set_cookie(&mut buf, &c, "hello", 86_400);
-            if size < needed {
-                assert_eq!(r, Err(CookieError::BufferTooSmall), "size {size}");
-                assert!(buf.iter().all(|&b| b == 0), "partial write at size {size}");
-            } else {
-                assert_eq!(r, Ok(expected.as_str()));
+        for session_only in [false, true] {
+            let c = CookieConfig {
+                session_only,
+                ..CookieConfig::default()
+            };
+            let needed = set_cookie_len(&c, 5, 86_400);
+            let expected = set(&c, "hello", 86_400).unwrap();
+            for size in 0..=needed + 3 {
+                let mut buf = vec![0u8; size];
+                let r = write_set_cookie(&mut buf, &c, "hello", 86_400);
+                if size < needed {
+                    assert_eq!(r, Err(CookieError::BufferTooSmall), "size {size}");
+                    assert!(buf.iter().all(|&b| b == 0), "partial write at size {size}");
+                } else {
+                    assert_eq!(r, Ok(expected.as_str()));
+                }
             }
-        }
-        let needed = set_cookie_len(&c, 0, 0);
-        for size in 0..needed {
-            let mut buf = vec![0u8; size];
-            assert_eq!(
-                write_clear_cookie(&mut buf, &c),
-                Err(CookieError::BufferTooSmall)
-            );
+            // The clear cookie always has its Max-Age=0, session-only or not.
+            let needed = set_cookie_len(&CookieConfig::default(), 0, 0);
+            for size in 0..=needed {
+                let mut buf = vec![0u8; size];
+                let r = write_clear_cookie(&mut buf, &c);
+                if size < needed {
+                    assert_eq!(r, Err(CookieError::BufferTooSmall), "size {size}");
+                } else {
+                    assert_eq!(r.map(str::len), Ok(needed));
+                }
+            }
         }
     }
 
@@ -884,7 +997,7 @@ mod tests {
         ];
         let paths = ["/", "/app", "", "a", "/a;b"];
         let mut buf = [0; MAX_SET_COOKIE_LEN];
-        let (mut found, mut written) = (0, 0);
+        let (mut found, mut written, mut session_only_written) = (0, 0, 0);
         for _ in 0..200_000 {
             let name = names[rng.below(names.len())];
             let mut header = rng.bytes(40);
@@ -908,6 +1021,7 @@ mod tests {
                 http_only: rng.below(2) == 0,
                 same_site: [SameSite::Lax, SameSite::Strict, SameSite::None][rng.below(3)],
                 path: paths[rng.below(paths.len())],
+                session_only: rng.below(2) == 0,
             };
             let max_age = rng.next() >> rng.below(64);
             let size = rng.below(MAX_SET_COOKIE_LEN + 1);
@@ -915,13 +1029,19 @@ mod tests {
                 assert_eq!(s.len(), set_cookie_len(&config, value.len(), max_age));
                 let pair = s.split("; ").next().unwrap();
                 assert_eq!(find_cookie_str(pair, name), Ok(Some(value)));
+                assert_eq!(
+                    s.contains("; Max-Age="),
+                    !config.session_only,
+                    "{config:?}: {s}"
+                );
                 written += 1;
+                session_only_written += usize::from(config.session_only);
             }
         }
         // Make sure the loop exercised the success paths, not only errors.
         assert!(
-            found > 1000 && written > 1000,
-            "found {found}, written {written}"
+            found > 1000 && written > 1000 && session_only_written > 400,
+            "found {found}, written {written}, session-only {session_only_written}"
         );
     }
 }

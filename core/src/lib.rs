@@ -12,6 +12,7 @@
 //!
 //! Layers, one concept per module:
 //! - [`keys`]: the keyring, per-purpose subkeys with precomputed HMAC state, binding hashes.
+//! - [`addr`]: client addresses from their text, as every binding receives them.
 //! - [`token`]: the full and compact token formats, parsing and minting, [`log_id`].
 //! - [`record`]: the fixed-size binary session record the caller stores.
 //! - [`engine`]: the rolling rules (`advance`, `verify`) as a pure decision over a record.
@@ -55,6 +56,7 @@
     clippy::cast_possible_truncation
 )]
 
+pub mod addr;
 pub mod cookie;
 pub mod engine;
 pub mod error;

@@ -750,6 +750,42 @@ mod tests {
     }
 
     #[test]
+    fn an_audience_refuses_tokens_of_another_audience_sharing_its_secrets() {
+        let secrets = [KeyMaterial::new(1, [1; 32]), KeyMaterial::new(2, [2; 32])];
+        let billing = Keyring::for_audience(&secrets, 1, b"billing.example").unwrap();
+        let blog = Keyring::for_audience(&secrets, 1, b"blog.example").unwrap();
+        let plain = ring();
+        let sid = SessionId([3; 16]);
+        let full = mint_full(&billing, &claims()).unwrap();
+        let Ok(Parsed::Full(t)) = parse(full.as_bytes()) else {
+            panic!("full token");
+        };
+        assert_eq!(t.verify(&billing).map(|c| c.counter), Ok(42));
+        assert_eq!(t.verify(&blog).err(), Some(TokenError::BadTag));
+        assert_eq!(t.verify(&plain).err(), Some(TokenError::BadTag));
+        let compact = mint_compact(&billing, 1, &sid, 9).unwrap();
+        let Ok(Parsed::Compact(c)) = parse(compact.as_bytes()) else {
+            panic!("compact token");
+        };
+        assert_eq!(c.matches(&billing, 9), Ok(true));
+        assert_eq!(c.matches(&blog, 9), Ok(false));
+        assert_eq!(c.matches(&plain, 9), Ok(false));
+        // The empty audience is the plain keyring: the golden vectors keep their tokens.
+        let empty = Keyring::for_audience(&secrets, 1, b"").unwrap();
+        assert_eq!(
+            mint_full(&empty, &claims()).unwrap().as_str(),
+            mint_full(&plain, &claims()).unwrap().as_str()
+        );
+        // A label can't be extended into another audience's: "a" + "\0b" vs "a\0b".
+        let a = Keyring::for_audience(&secrets, 1, b"a").unwrap();
+        let a0b = Keyring::for_audience(&secrets, 1, b"a\0b").unwrap();
+        assert_ne!(
+            mint_compact(&a, 1, &sid, 9).unwrap().as_str(),
+            mint_compact(&a0b, 1, &sid, 9).unwrap().as_str()
+        );
+    }
+
+    #[test]
     fn lengths_are_as_documented() {
         assert_eq!(FULL_TOKEN_LEN, 115);
         assert_eq!(COMPACT_TOKEN_LEN, 49);

@@ -17,7 +17,7 @@ pub const RT_SAME_SITE_STRICT: u8 = 1;
 pub const RT_SAME_SITE_NONE: u8 = 2;
 
 /// How the session cookie is named and flagged. Fill it with rt_cookie_config_default (a
-/// `__Host-rolltoken` cookie: Secure, HttpOnly, SameSite=Lax, Path=/) or
+/// `__Host-rolltoken` cookie: Secure, HttpOnly, SameSite=Lax, Path=/, with a Max-Age) or
 /// rt_cookie_config_insecure_local (plain-HTTP development). `name` and `path` are
 /// NUL-terminated and must outlive the calls that use the config.
 #[repr(C)]
@@ -33,6 +33,10 @@ pub struct rt_cookie_config {
     pub http_only: bool,
     /// RT_SAME_SITE_LAX, RT_SAME_SITE_STRICT or RT_SAME_SITE_NONE.
     pub same_site: u8,
+    /// Write no `Max-Age`: a session-only cookie the browser drops when it closes (the session
+    /// still ends at its timeouts on the server). Clearing still writes `Max-Age=0`. Last, and
+    /// false when left out of an initializer, so existing code keeps a persistent cookie.
+    pub session_only: bool,
 }
 
 impl rt_cookie_config {
@@ -48,6 +52,7 @@ impl rt_cookie_config {
             secure: c.secure,
             http_only: c.http_only,
             same_site: RT_SAME_SITE_LAX,
+            session_only: c.session_only,
         }
     }
 
@@ -77,6 +82,7 @@ impl rt_cookie_config {
             secure: self.secure,
             http_only: self.http_only,
             same_site,
+            session_only: self.session_only,
         };
         config.validate()?;
         Ok(config)
@@ -84,7 +90,7 @@ impl rt_cookie_config {
 }
 
 /// Fills `*out` with the default cookie: `__Host-rolltoken`, Secure, HttpOnly, SameSite=Lax,
-/// Path=/ (static strings).
+/// Path=/, not session-only (static strings).
 ///
 /// # Errors
 /// `RT_STATUS_NULL_PARAMETER`.
@@ -98,7 +104,7 @@ pub unsafe extern "C" fn rt_cookie_config_default(out: *mut rt_cookie_config) ->
 }
 
 /// Fills `*out` with the plain-HTTP development cookie: `rolltoken`, no Secure, HttpOnly,
-/// SameSite=Lax, Path=/. Never use it in production.
+/// SameSite=Lax, Path=/, not session-only. Never use it in production.
 ///
 /// # Errors
 /// `RT_STATUS_NULL_PARAMETER`.
@@ -156,7 +162,8 @@ pub unsafe extern "C" fn rt_cookie_find(
 }
 
 /// Writes the `Set-Cookie` header value for `token` (a session token, `token_len` bytes)
-/// with `Max-Age=max_age_secs` into `out` (RT_MAX_SET_COOKIE_LEN bytes suffice).
+/// with `Max-Age=max_age_secs` into `out` (RT_MAX_SET_COOKIE_LEN bytes suffice). With
+/// `config->session_only` no `Max-Age` is written and `max_age_secs` is ignored.
 ///
 /// # Errors
 /// `RT_STATUS_NULL_PARAMETER`, `RT_STATUS_BUFFER_TOO_SMALL`, `RT_STATUS_COOKIE_INVALID_VALUE`,
@@ -193,7 +200,8 @@ pub unsafe extern "C" fn rt_set_cookie_write(
 }
 
 /// Writes the `Set-Cookie` header value that deletes the session cookie (`Max-Age=0`, same
-/// attributes, so browsers accept it for a `__Host-` cookie) into `out`.
+/// attributes, so browsers accept it for a `__Host-` cookie) into `out`. `Max-Age=0` is
+/// written even with `config->session_only`.
 ///
 /// # Errors
 /// `RT_STATUS_NULL_PARAMETER`, `RT_STATUS_BUFFER_TOO_SMALL`, config errors.

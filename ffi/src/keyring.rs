@@ -1,5 +1,6 @@
 //! `rt_keyring`: the keys, shared by every rt_sessions built from them.
 
+use std::ptr;
 use std::sync::Arc;
 
 use rolltoken::keys::{KeyMaterial, Keyring, MAX_KEYS};
@@ -20,7 +21,7 @@ pub struct rt_keyring {
 
 /// Builds a keyring from `count` keys: key `i` has id `key_ids[i]` and the 32-byte secret
 /// at `secrets + 32 * i`. `minting_id` names the key that mints new tokens. On success
-/// `*out` owns a new keyring.
+/// `*out` owns a new keyring. The same as rt_keyring_new_for_audience with no audience.
 ///
 /// # Errors
 /// `RT_STATUS_NULL_PARAMETER`, `RT_STATUS_KEY_EMPTY`, `RT_STATUS_KEY_TOO_MANY`,
@@ -36,6 +37,31 @@ pub unsafe extern "C" fn rt_keyring_new(
     minting_id: u8,
     out: *mut *mut rt_keyring,
 ) -> rt_status {
+    // SAFETY: the caller's contract is this function's; an empty audience needs no pointer.
+    unsafe { rt_keyring_new_for_audience(key_ids, secrets, count, minting_id, ptr::null(), 0, out) }
+}
+
+/// Like rt_keyring_new, for one audience: `audience_len` bytes naming the application (at
+/// most RT_MAX_AUDIENCE_LEN; 0 = none, then `audience` may be NULL). The subkeys are derived
+/// from the secrets and the audience, so applications sharing secrets but not the audience
+/// refuse each other's tokens (RT_STATUS_TOKEN_BAD_TAG). The audience is not carried in
+/// tokens: issuer and verifier configure the same one.
+///
+/// # Errors
+/// Those of rt_keyring_new, and `RT_STATUS_KEY_AUDIENCE_TOO_LONG`.
+///
+/// # Safety
+/// As rt_keyring_new; `audience` points to `audience_len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rt_keyring_new_for_audience(
+    key_ids: *const u8,
+    secrets: *const u8,
+    count: usize,
+    minting_id: u8,
+    audience: *const u8,
+    audience_len: usize,
+    out: *mut *mut rt_keyring,
+) -> rt_status {
     guard(|| {
         boundary::need(out)?;
         if count == 0 {
@@ -49,11 +75,17 @@ pub unsafe extern "C" fn rt_keyring_new(
         let secret_len = count.checked_mul(32).ok_or(rt_status::InvalidArgument)?;
         // SAFETY: as above.
         let raw = unsafe { boundary::bytes(secrets, secret_len) }?;
+        // Checked before the bytes are touched: no slice longer than the limit is ever made.
+        if audience_len > crate::RT_MAX_AUDIENCE_LEN {
+            return Err(rt_status::KeyAudienceTooLong);
+        }
+        // SAFETY: the caller passes `audience_len` audience bytes.
+        let audience = unsafe { boundary::bytes(audience, audience_len) }?;
         let mut material: Vec<KeyMaterial> = Vec::with_capacity(count);
         for (id, secret) in ids.iter().zip(raw.chunks_exact(32)) {
             material.push(KeyMaterial::from_slice(*id, secret)?);
         }
-        let keys = Keyring::new(&material, minting_id)?;
+        let keys = Keyring::for_audience(&material, minting_id, audience)?;
         let handle = Box::new(rt_keyring {
             keys: Arc::new(keys),
         });

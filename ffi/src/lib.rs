@@ -38,6 +38,8 @@ pub const RT_MAX_TOKEN_LEN: usize = 115;
 pub const RT_RECORD_LEN: usize = 128;
 /// The longest Set-Cookie value the cookie writers produce.
 pub const RT_MAX_SET_COOKIE_LEN: usize = 329;
+/// The longest audience rt_keyring_new_for_audience takes, in bytes.
+pub const RT_MAX_AUDIENCE_LEN: usize = 64;
 /// Length of a log id: 16 hex characters (buffers need one more for the NUL).
 pub const RT_LOG_ID_LEN: usize = 16;
 /// Sessions the built-in memory store of an rt_sessions holds.
@@ -58,6 +60,7 @@ const _: () = {
     assert!(RT_MAX_SET_COOKIE_LEN == rolltoken::cookie::MAX_SET_COOKIE_LEN);
     assert!(RT_SESSION_ID_LEN == rolltoken::token::SESSION_ID_LEN);
     assert!(RT_KEY_LEN == rolltoken::keys::KEY_LEN);
+    assert!(RT_MAX_AUDIENCE_LEN == rolltoken::keys::MAX_AUDIENCE_LEN);
 };
 
 /// The library version as "major.minor.patch". Static; never NULL; do not free.

@@ -214,6 +214,14 @@ impl rt_outcome {
 
     fn from_outcome(o: &Outcome, now: u64) -> rt_outcome {
         let mut out = rt_outcome::empty(now);
+        out.fill(o);
+        out
+    }
+
+    /// Writes `o` over an empty outcome, in place (no 200-byte copy of a finished struct).
+    fn fill(&mut self, o: &Outcome) {
+        let now = self.at_ms;
+        let out = self;
         match o {
             Outcome::Proceed {
                 view,
@@ -252,7 +260,6 @@ impl rt_outcome {
                 out.at_ms = event.at_ms;
             }
         }
-        out
     }
 }
 
@@ -302,10 +309,11 @@ pub(crate) fn parse_ip(text: &[u8]) -> Result<Option<IpAddr>, rt_status> {
     if text.is_empty() {
         return Ok(None);
     }
-    let text = std::str::from_utf8(text).map_err(|_| rt_status::InvalidUtf8)?;
-    text.parse()
-        .map(Some)
-        .map_err(|_| rt_status::InvalidArgument)
+    match rolltoken::addr::parse_ip(text) {
+        Some(ip) => Ok(Some(ip)),
+        None if std::str::from_utf8(text).is_err() => Err(rt_status::InvalidUtf8),
+        None => Err(rt_status::InvalidArgument),
+    }
 }
 
 /// # Safety
@@ -377,8 +385,16 @@ unsafe fn emit(
         // SAFETY: checked for RT_MAX_TOKEN_LEN bytes; a token is at most that long.
         unsafe { token.write(t.as_bytes()) };
     }
-    // SAFETY: `out` non-NULL was checked by the caller via `need`.
-    unsafe { put(out, rt_outcome::from_outcome(o, now)) }
+    if out.is_null() {
+        return Err(rt_status::NullParameter);
+    }
+    // SAFETY: non-NULL (checked by the caller via `need`, and here) and, by contract,
+    // writable; the empty outcome is written first, so `fill` reads initialised memory.
+    unsafe {
+        out.write(rt_outcome::empty(now));
+        (*out).fill(o);
+    }
+    Ok(())
 }
 
 /// Creates a façade over `keyring` and `policy` with an empty memory store. On success

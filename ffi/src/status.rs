@@ -36,6 +36,8 @@ pub enum rt_status {
     KeyMintingMissing = 103,
     /// A key secret is not 32 bytes.
     KeyWrongLength = 104,
+    /// An audience is longer than RT_MAX_AUDIENCE_LEN bytes.
+    KeyAudienceTooLong = 105,
     /// The policy's values are inconsistent (see rt_policy).
     PolicyInvalid = 110,
     /// Token: empty.
@@ -115,6 +117,7 @@ impl rt_status {
             rt_status::KeyDuplicateId => b"two keys share one key id\0",
             rt_status::KeyMintingMissing => b"the minting key id is not in the keyring\0",
             rt_status::KeyWrongLength => b"a key secret must be 32 bytes\0",
+            rt_status::KeyAudienceTooLong => b"an audience is at most 64 bytes\0",
             rt_status::PolicyInvalid => b"inconsistent policy\0",
             rt_status::TokenEmpty => b"empty token\0",
             rt_status::TokenTooLong => b"token too long\0",
@@ -158,6 +161,7 @@ impl From<KeyError> for rt_status {
             KeyError::DuplicateId => rt_status::KeyDuplicateId,
             KeyError::MintingKeyMissing => rt_status::KeyMintingMissing,
             KeyError::WrongLength => rt_status::KeyWrongLength,
+            KeyError::AudienceTooLong => rt_status::KeyAudienceTooLong,
         }
     }
 }
@@ -241,7 +245,7 @@ impl From<Error> for rt_status {
 }
 
 /// Every status, for lookups by number.
-pub(crate) const ALL_STATUSES: [rt_status; 42] = [
+pub(crate) const ALL_STATUSES: [rt_status; 43] = [
     rt_status::Ok,
     rt_status::NullParameter,
     rt_status::BufferTooSmall,
@@ -253,6 +257,7 @@ pub(crate) const ALL_STATUSES: [rt_status; 42] = [
     rt_status::KeyDuplicateId,
     rt_status::KeyMintingMissing,
     rt_status::KeyWrongLength,
+    rt_status::KeyAudienceTooLong,
     rt_status::PolicyInvalid,
     rt_status::TokenEmpty,
     rt_status::TokenTooLong,

@@ -434,12 +434,16 @@ fn cookie_config(src: &mut Src<'_>, names: &mut Vec<Vec<u8>>) -> Option<rt_cooki
                 secure: flags & 1 != 0,
                 http_only: flags & 2 != 0,
                 same_site: (flags >> 2) & 3,
+                session_only: flags & 0x10 != 0,
             });
         }
     }
     let mut c = unsafe { c.assume_init() };
     if sel & 0x80 != 0 {
         c.same_site = src.u8();
+    }
+    if sel & 0x40 != 0 {
+        c.session_only = true;
     }
     Some(c)
 }
@@ -460,6 +464,7 @@ fn core_config(c: &rt_cookie_config) -> Option<cookie::CookieConfig<'static>> {
         secure: c.secure,
         http_only: c.http_only,
         same_site,
+        session_only: c.session_only,
     };
     cfg.validate().ok().map(|_| cfg)
 }
@@ -590,6 +595,13 @@ fn run(src: &mut Src<'_>, st: &mut State) {
                     code = check_status(unsafe {
                         rt_clear_cookie_write(cp, out.ptr(), out.cap, out.len_ptr())
                     });
+                    if code == OK {
+                        let core =
+                            core_config(cfg.as_ref().unwrap()).expect("OK with an invalid config");
+                        let mut buf = [0u8; RT_MAX_SET_COOKIE_LEN];
+                        let line = cookie::write_clear_cookie(&mut buf, &core).unwrap();
+                        assert_eq!(out.data(), line.as_bytes());
+                    }
                 }
                 if out.required_null() || cfg.is_none() {
                     assert_ne!(code, OK);

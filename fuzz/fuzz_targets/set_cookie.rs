@@ -3,17 +3,20 @@
 //! output buffer sizes.
 //!
 //! Input: flags byte (secure, http_only, SameSite, name mode, path mode), a u16 buffer size
-//! (0..=511), a u64 `Max-Age`, then the name and path bytes when their modes take them from
-//! the input (one length byte each), then the value.
+//! (0..=511), a `Max-Age` byte (low two bits: 0, `u64::MAX` or a u64 from the input; bit 2:
+//! session-only), then the name and path bytes when their modes take them from the input
+//! (one length byte each), then the value.
 //!
 //! Checks: never panics; `validate` and both writers agree with a reference written from the
 //! documentation (the error, its precedence, and the exact text
-//! `NAME=VALUE; Max-Age=N; Path=P[; Secure][; HttpOnly]; SameSite=S`); `set_cookie_len` is the
+//! `NAME=VALUE; Max-Age=N; Path=P[; Secure][; HttpOnly]; SameSite=S`, without `; Max-Age=N`
+//! for a session-only set line, with `Max-Age=0` on every clear line); `set_cookie_len` is the
 //! reference length for any config; every line written is a valid header value (visible
 //! ASCII and spaces only, at most `MAX_SET_COOKIE_LEN`, no `Domain`, `__Host-` lines carry
-//! `Secure` and `Path=/`, `__Secure-` and `SameSite=None` lines carry `Secure`), and its
-//! `NAME=VALUE` pair reads back through `find_cookie`; the buffer past the line, and the
-//! whole buffer on any error, is left untouched.
+//! `Secure` and `Path=/`, `__Secure-` and `SameSite=None` lines carry `Secure`, a
+//! session-only set line has no `Max-Age` or `Expires`), and its `NAME=VALUE` pair reads back
+//! through `find_cookie`; the buffer past the line, and the whole buffer on any error, is left
+//! untouched.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -55,8 +58,14 @@ fn ref_validate(c: &CookieConfig<'_>) -> Result<(), CookieError> {
     Ok(())
 }
 
-fn ref_line(c: &CookieConfig<'_>, value: &str, max_age: u64) -> String {
-    let mut s = format!("{}={}; Max-Age={}; Path={}", c.name, value, max_age, c.path);
+/// `max_age`: `None` for no `Max-Age` attribute.
+fn ref_line(c: &CookieConfig<'_>, value: &str, max_age: Option<u64>) -> String {
+    let mut s = format!("{}={}", c.name, value);
+    if let Some(n) = max_age {
+        s.push_str(&format!("; Max-Age={n}"));
+    }
+    s.push_str("; Path=");
+    s.push_str(c.path);
     if c.secure {
         s.push_str("; Secure");
     }
@@ -70,6 +79,18 @@ fn ref_line(c: &CookieConfig<'_>, value: &str, max_age: u64) -> String {
         SameSite::None => "None",
     });
     s
+}
+
+/// The `Max-Age` of a line: a set line has none when session-only; a clear line always has
+/// `Max-Age=0`, since that is what makes the browser delete the cookie.
+fn ref_max_age(c: &CookieConfig<'_>, max_age: u64, clear: bool) -> Option<u64> {
+    if clear {
+        Some(0)
+    } else if c.session_only {
+        None
+    } else {
+        Some(max_age)
+    }
 }
 
 fn ref_write(
@@ -86,14 +107,14 @@ fn ref_write(
     if value.len() > 128 || !value.bytes().all(is_cookie_octet) {
         return Err(CookieError::InvalidValue);
     }
-    let line = ref_line(c, value, max_age);
+    let line = ref_line(c, value, ref_max_age(c, max_age, clear));
     if cap < line.len() {
         return Err(CookieError::BufferTooSmall);
     }
     Ok(line)
 }
 
-fn check_line(c: &CookieConfig<'_>, line: &str, value: &str) {
+fn check_line(c: &CookieConfig<'_>, line: &str, value: &str, clear: bool) {
     assert!(
         line.len() <= MAX_SET_COOKIE_LEN,
         "longer than MAX_SET_COOKIE_LEN"
@@ -116,6 +137,14 @@ fn check_line(c: &CookieConfig<'_>, line: &str, value: &str) {
     }
     if starts_ci(c.name, "__Secure-") || c.same_site == SameSite::None {
         assert!(attrs().any(|a| a == "Secure"), "needs Secure: {line:?}");
+    }
+    if clear {
+        assert!(attrs().any(|a| a == "Max-Age=0"), "clear line: {line:?}");
+    } else if c.session_only {
+        assert!(
+            !attrs().any(|a| starts_ci(a, "max-age=") || starts_ci(a, "expires=")),
+            "a session-only line that persists: {line:?}"
+        );
     }
     let pair = line.split(';').next().unwrap();
     let back = cookie::find_cookie_str(pair, c.name);
@@ -146,8 +175,16 @@ fn run(c: &CookieConfig<'_>, value: &str, max_age: u64, cap: usize, clear: bool)
                 buf[line.len()..].iter().all(|&b| b == FILL),
                 "wrote past the line"
             );
-            assert_eq!(line.len(), cookie::set_cookie_len(c, value.len(), max_age));
-            check_line(c, line, value);
+            // `set_cookie_len` describes set lines; a clear line is the persistent one's shape.
+            let shape = CookieConfig {
+                session_only: c.session_only && !clear,
+                ..*c
+            };
+            assert_eq!(
+                line.len(),
+                cookie::set_cookie_len(&shape, value.len(), max_age)
+            );
+            check_line(c, line, value, clear);
         }
         Err(_) => assert!(
             buf.iter().all(|&b| b == FILL),
@@ -160,7 +197,8 @@ fuzz_target!(|data: &[u8]| {
     let mut src = Src::new(data);
     let flags = src.u8();
     let cap = usize::from(src.u16() % 512);
-    let max_age = match src.u8() % 4 {
+    let max_age_byte = src.u8();
+    let max_age = match max_age_byte % 4 {
         0 => 0,
         1 => u64::MAX,
         _ => src.u64(),
@@ -196,13 +234,14 @@ fuzz_target!(|data: &[u8]| {
         secure: flags & 1 == 1,
         http_only: flags & 2 == 2,
         same_site,
+        session_only: max_age_byte & 4 == 4,
     };
     let value = String::from_utf8_lossy(src.rest()).into_owned();
 
     assert_eq!(c.validate(), ref_validate(&c), "validate({c:?})");
     assert_eq!(
         cookie::set_cookie_len(&c, value.len(), max_age),
-        ref_line(&c, &value, max_age).len(),
+        ref_line(&c, &value, ref_max_age(&c, max_age, false)).len(),
         "set_cookie_len"
     );
     run(&c, &value, max_age, cap, false);

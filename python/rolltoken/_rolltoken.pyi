@@ -135,10 +135,19 @@ class SameSite(str, enum.Enum):
 
 @final
 class Keyring:
-    def __new__(cls, keys: Iterable[tuple[int, bytes]], minting_id: int) -> Keyring: ...
+    def __new__(
+        cls,
+        keys: Iterable[tuple[int, bytes]],
+        minting_id: int,
+        *,
+        audience: str | bytes | None = None,
+    ) -> Keyring: ...
     @staticmethod
     def from_base64(
-        keys: str | Iterable[tuple[int, str | bytes]], minting_id: int | None = None
+        keys: str | Iterable[tuple[int, str | bytes]],
+        minting_id: int | None = None,
+        *,
+        audience: str | bytes | None = None,
     ) -> Keyring: ...
     @property
     def minting_id(self) -> int: ...
@@ -625,6 +634,7 @@ class CookieConfig:
         http_only: bool | None = None,
         same_site: SameSite | str | None = None,
         path: str | None = None,
+        session_only: bool | None = None,
     ) -> CookieConfig: ...
     @staticmethod
     def insecure_local() -> CookieConfig: ...
@@ -639,6 +649,8 @@ class CookieConfig:
     def same_site(self) -> SameSite: ...
     @property
     def path(self) -> str: ...
+    @property
+    def session_only(self) -> bool: ...
 
 def find_cookie(header: str | bytes, config: CookieConfig | None = None) -> str | None: ...
 def set_cookie(config: CookieConfig, token: str, max_age_secs: int) -> str: ...

@@ -72,10 +72,9 @@ pub(crate) fn subject(obj: &Bound<'_, PyAny>) -> PyResult<[u8; 16]> {
 pub(crate) fn ip(text: Option<&str>) -> PyResult<Option<IpAddr>> {
     match text {
         None | Some("") => Ok(None),
-        Some(t) => t
-            .parse()
+        Some(t) => rolltoken::addr::parse_ip(t.as_bytes())
             .map(Some)
-            .map_err(|_| PyValueError::new_err("ip must be an IPv4 or IPv6 address, or None")),
+            .ok_or_else(|| PyValueError::new_err("ip must be an IPv4 or IPv6 address, or None")),
     }
 }
 

@@ -11,6 +11,8 @@ use crate::names;
 
 /// How the session cookie is named and scoped. The defaults are the strict ones:
 /// `__Host-rolltoken`, `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/` (no `Domain`, ever).
+/// `session_only=True` writes no `Max-Age`, so the browser drops the cookie when it closes
+/// (the session still ends at its timeouts on the server; clearing still sends `Max-Age=0`).
 /// Checked when built: raises `CookieError` for a name, path or combination browsers would
 /// refuse (a `__Host-` name needs `secure=True` and `path="/"`).
 #[pyclass(frozen, eq, module = "rolltoken._rolltoken", name = "CookieConfig")]
@@ -21,6 +23,7 @@ pub(crate) struct CookieConfig {
     http_only: bool,
     same_site: SameSite,
     path: String,
+    session_only: bool,
 }
 
 impl CookieConfig {
@@ -31,6 +34,7 @@ impl CookieConfig {
             http_only: self.http_only,
             same_site: self.same_site,
             path: &self.path,
+            session_only: self.session_only,
         }
     }
 
@@ -41,6 +45,7 @@ impl CookieConfig {
             http_only: c.http_only,
             same_site: c.same_site,
             path: c.path.to_owned(),
+            session_only: c.session_only,
         }
     }
 }
@@ -48,13 +53,14 @@ impl CookieConfig {
 #[pymethods]
 impl CookieConfig {
     #[new]
-    #[pyo3(signature = (name = None, *, secure = None, http_only = None, same_site = None, path = None))]
+    #[pyo3(signature = (name = None, *, secure = None, http_only = None, same_site = None, path = None, session_only = None))]
     fn new(
         name: Option<String>,
         secure: Option<bool>,
         http_only: Option<bool>,
         same_site: Option<&Bound<'_, PyAny>>,
         path: Option<String>,
+        session_only: Option<bool>,
     ) -> PyResult<Self> {
         let d = CoreConfig::default();
         let config = CookieConfig {
@@ -63,6 +69,7 @@ impl CookieConfig {
             http_only: http_only.unwrap_or(d.http_only),
             same_site: names::opt_from_py::<SameSite>(same_site)?.unwrap_or(d.same_site),
             path: path.unwrap_or_else(|| d.path.to_owned()),
+            session_only: session_only.unwrap_or(d.session_only),
         };
         config.core().validate().map_err(errors::cookie)?;
         Ok(config)
@@ -95,16 +102,21 @@ impl CookieConfig {
     fn path(&self) -> &str {
         &self.path
     }
+    #[getter]
+    fn session_only(&self) -> bool {
+        self.session_only
+    }
 
     fn __repr__(&self) -> String {
         let b = |v: bool| if v { "True" } else { "False" };
         format!(
-            "CookieConfig(name={:?}, secure={}, http_only={}, same_site='{}', path={:?})",
+            "CookieConfig(name={:?}, secure={}, http_only={}, same_site='{}', path={:?}, session_only={})",
             self.name,
             b(self.secure),
             b(self.http_only),
             self.same_site.as_str(),
-            self.path
+            self.path,
+            b(self.session_only)
         )
     }
 }
@@ -127,7 +139,8 @@ pub(crate) fn find_cookie(
         .map_err(errors::cookie)
 }
 
-/// The `Set-Cookie` value that sets the cookie to `token` for `max_age_secs` seconds.
+/// The `Set-Cookie` value that sets the cookie to `token` for `max_age_secs` seconds (no
+/// `Max-Age` at all when `config.session_only`: `max_age_secs` is then ignored).
 #[pyfunction]
 pub(crate) fn set_cookie(
     config: PyRef<'_, CookieConfig>,
@@ -140,7 +153,8 @@ pub(crate) fn set_cookie(
         .map_err(errors::cookie)
 }
 
-/// The `Set-Cookie` value that deletes the cookie (`Max-Age=0`, same attributes).
+/// The `Set-Cookie` value that deletes the cookie (`Max-Age=0`, same attributes, also when
+/// `config.session_only`).
 #[pyfunction]
 pub(crate) fn clear_cookie(config: PyRef<'_, CookieConfig>) -> PyResult<String> {
     let mut buf = [0u8; MAX_SET_COOKIE_LEN];

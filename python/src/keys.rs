@@ -60,8 +60,21 @@ fn decode_secret(text: &[u8], id: u8) -> PyResult<Zeroizing<[u8; KEY_LEN]>> {
 }
 
 impl PyKeyring {
-    fn build(materials: &[KeyMaterial], minting_id: u8) -> PyResult<PyKeyring> {
-        let keys = Keyring::new(materials, minting_id).map_err(|e| errors::core(e.into()))?;
+    fn build(
+        materials: &[KeyMaterial],
+        minting_id: u8,
+        audience: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyKeyring> {
+        let audience: Option<Text> = match audience {
+            Some(a) if !a.is_none() => Some(
+                a.extract()
+                    .map_err(|_| PyTypeError::new_err("an audience must be str or bytes"))?,
+            ),
+            _ => None,
+        };
+        let audience = audience.as_ref().map_or(&b""[..], Text::as_bytes);
+        let keys = Keyring::for_audience(materials, minting_id, audience)
+            .map_err(|e| errors::core(e.into()))?;
         Ok(PyKeyring {
             keys: Arc::new(keys),
             ids: materials.iter().map(KeyMaterial::id).collect(),
@@ -100,10 +113,20 @@ impl PyKeyring {
     /// `keys`: `(key_id, secret)` pairs, key ids 0..=255, secrets of exactly 32 bytes (from a
     /// CSPRNG, e.g. `os.urandom(32)`); `minting_id` names the key that mints.
     ///
+    /// `audience` (str or bytes, at most 64 bytes) names the application: subkeys are derived
+    /// from the secrets and the audience, so applications sharing secrets but not the audience
+    /// refuse each other's tokens. Issuer and verifier configure the same one.
+    ///
     /// Raises `ConfigurationError` for a wrong length, no keys, more than four, a duplicate
-    /// id or a missing minting key, and `TypeError` for values of the wrong type.
+    /// id, a missing minting key or a too long audience, and `TypeError` for values of the
+    /// wrong type.
     #[new]
-    fn new(keys: &Bound<'_, PyAny>, minting_id: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (keys, minting_id, *, audience = None))]
+    fn new(
+        keys: &Bound<'_, PyAny>,
+        minting_id: &Bound<'_, PyAny>,
+        audience: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let minting = key_id(minting_id)?;
         let materials = Self::collect(keys, |value, id| {
             let secret: pyo3::pybacked::PyBackedBytes = value
@@ -113,17 +136,19 @@ impl PyKeyring {
                 errors::configuration(format!("key {id}: a key secret must be exactly 32 bytes"))
             })
         })?;
-        Self::build(&materials, minting)
+        Self::build(&materials, minting, audience)
     }
 
     /// A keyring from secrets written as base64 or base64url text (padding optional), as kept
     /// in environment variables: either `"1:<secret>,2:<secret>"` or `(key_id, text)` pairs.
-    /// `minting_id` may be left out when there is exactly one key.
+    /// `minting_id` may be left out when there is exactly one key; `audience` as for the
+    /// constructor.
     #[staticmethod]
-    #[pyo3(signature = (keys, minting_id = None))]
+    #[pyo3(signature = (keys, minting_id = None, *, audience = None))]
     fn from_base64(
         keys: &Bound<'_, PyAny>,
         minting_id: Option<&Bound<'_, PyAny>>,
+        audience: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let secret = |value: &Bound<'_, PyAny>, id: u8| -> PyResult<KeyMaterial> {
             let text: Text = value
@@ -173,7 +198,7 @@ impl PyKeyring {
                 }
             },
         };
-        Self::build(&materials, minting)
+        Self::build(&materials, minting, audience)
     }
 
     /// The id of the key that mints new tokens.

@@ -534,6 +534,25 @@ def test_cookie_helpers() -> None:
     assert e.value.reason == "invalid_value"
 
 
+def test_session_only_cookie() -> None:
+    assert not CookieConfig().session_only and not CookieConfig.insecure_local().session_only
+    c = CookieConfig(session_only=True)
+    assert c.session_only and c != CookieConfig() and c == CookieConfig(session_only=True)
+    assert repr(c).endswith(", session_only=True)")
+    # No Max-Age whatever max_age_secs says: the browser drops the cookie when it closes.
+    for max_age in (0, 3600, 2**64 - 1):
+        assert set_cookie(c, "rtc1_abc", max_age) == "__Host-rolltoken=rtc1_abc; Path=/; Secure; HttpOnly; SameSite=Lax"
+    # Clearing still needs Max-Age=0, or the browser would keep an empty cookie.
+    assert clear_cookie(c) == "__Host-rolltoken=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax"
+    strict = CookieConfig("sid", secure=False, http_only=False, same_site="strict", path="/app", session_only=True)
+    assert set_cookie(strict, "t", 1) == "sid=t; Path=/app; SameSite=Strict"
+    assert clear_cookie(strict) == "sid=; Max-Age=0; Path=/app; SameSite=Strict"
+    assert set_cookie(CookieConfig(session_only=False), "t", 1) == set_cookie(CookieConfig(), "t", 1)
+    with pytest.raises(CookieError) as e:
+        CookieConfig(secure=False, session_only=True)
+    assert e.value.reason == "host_prefix_needs_secure"
+
+
 # The façade: a session's life.
 
 

@@ -707,6 +707,21 @@ def test_constructor_and_app_calls_refuse_wrong_types(rt_asgi_site: MakeSite) ->
     assert set_cookies(r)  # the request's own new anonymous cookie, nothing else
 
 
+def test_session_only_cookie_has_no_lifetime_and_clearing_still_expires(rt_asgi_site: MakeSite) -> None:
+    site = rt_asgi_site(cookie=rolltoken.CookieConfig(NAME, secure=False, session_only=True))
+    b = site.browser()
+    for request in (b.nav, b.login, b.nav):  # anonymous, login, a roll: every Set-Cookie
+        r = request()
+        assert r.status_code == 200 and b.token
+        assert set_cookies(r) == [f"{NAME}={b.token}; Path=/; HttpOnly; SameSite=Lax"]
+        assert "max-age" not in set_cookies(r)[0].lower() and "expires" not in set_cookies(r)[0].lower()
+    out = b.logout()
+    assert out.status_code == 200 and b.token is None
+    assert set_cookies(out) == [f"{NAME}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"]
+    refused = site.browser(token="rtc1_x").nav()  # a refusal's clear too
+    assert refused.status_code == 401 and set_cookies(refused) == [f"{NAME}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"]
+
+
 def test_other_scopes_pass_through_untouched() -> None:
     seen: List[Scope] = []
 

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.cookiejar
 import json
 import logging
@@ -354,6 +355,40 @@ def test_an_unknown_key_id_is_refused_without_trying_the_other_keys(form: str) -
         attacker = real.send(Step("GET", "/api"), mode="cors", cookie_header=f"__Host-rolltoken={forged}")
         assert attacker.status == 401 and attacker.rule == "malformed"
         assert real.navigate("/").status == 200
+
+
+def test_an_application_refuses_the_tokens_of_another_audience_sharing_its_secrets() -> None:
+    """ASVS 5.0 V9.2.3/V9.2.4: two applications share secrets (one key store for a company) and
+    trust fresh tokens from the cookie alone (cached mode). Without audiences each would take
+    the other's token; with them each refuses it as forged and clears it."""
+    secret = os.urandom(32)
+    billing = Sessions(Keyring([(1, secret)], 1, audience="billing.example"), Policy.cached())
+    blog_ring = Keyring([(1, secret)], 1, audience=b"blog.example")
+    blog = Sessions(blog_ring, Policy.cached())
+    shared = Sessions(Keyring([(1, secret)], 1), Policy.cached())
+    login = billing.login(9, user_agent=UA, ip=IP)
+    assert login.token is not None
+    own = billing.handle(login.token, Kind.READ, user_agent=UA, ip=IP)
+    assert own.proceed and own.rule is Rule.CACHED
+    # The counterfactual the audience closes: a sibling on the same secrets, no audience.
+    twin = Sessions(Keyring([(1, secret)], 1), Policy.cached())
+    twin_login = twin.login(9, user_agent=UA, ip=IP)
+    assert twin_login.token is not None
+    crossed = shared.handle(twin_login.token, Kind.READ, user_agent=UA, ip=IP)
+    assert crossed.proceed and crossed.rule is Rule.CACHED
+    for app in (blog, shared):
+        for kind in (Kind.READ, Kind.ADVANCE):
+            o = app.handle(login.token, kind, user_agent=UA, ip=IP)
+            assert not o.proceed and o.rule is Rule.FORGED and o.clear_cookie
+    with pytest.raises(rolltoken.InvalidToken) as refused:
+        blog_ring.verify(login.token)
+    assert refused.value.reason == "bad_tag"
+    with pytest.raises(rolltoken.ConfigurationError):
+        Keyring([(1, secret)], 1, audience="a" * 65)
+    with pytest.raises(TypeError):
+        Keyring([(1, secret)], 1, audience=7)  # type: ignore[arg-type]
+    from_env = Keyring.from_base64(f"1:{base64.b64encode(secret).decode()}", audience="billing.example")
+    assert from_env.verify(login.token).session_id == login.view.session_id  # type: ignore[union-attr]
 
 
 # ----------------------------------------------------------------------------------------------

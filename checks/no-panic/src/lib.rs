@@ -193,6 +193,8 @@ pub struct CookieParams {
     pub http_only: u8,
     /// 0 Lax, 1 Strict, else None.
     pub same_site: u8,
+    /// Session-only (no `Max-Age`).
+    pub session_only: u8,
 }
 
 /// A request script for the [`Sessions`] façade: each op byte picks an action and its inputs.
@@ -373,6 +375,7 @@ fn cookie_config(p: &CookieParams) -> Option<CookieConfig<'_>> {
             _ => SameSite::None,
         },
         path: core::str::from_utf8(clamp(&p.path, p.path_len)).ok()?,
+        session_only: flag(p.session_only),
     })
 }
 
@@ -459,6 +462,7 @@ fn key_error(e: KeyError) -> u32 {
         KeyError::DuplicateId => 0x103,
         KeyError::MintingKeyMissing => 0x104,
         KeyError::WrongLength => 0x105,
+        KeyError::AudienceTooLong => 0x106,
     }
 }
 
@@ -606,6 +610,39 @@ pub extern "C" fn rtnp_keyring_new(keys: &KeyParams, probe_id: u8) -> u32 {
                 .0
         }
         Err(e) => key_error(e),
+    }
+}
+
+/// `Keyring::for_audience` with an audience of any length up to 96 bytes.
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub extern "C" fn rtnp_keyring_for_audience(
+    keys: &KeyParams,
+    audience: &[u8; 96],
+    len: usize,
+) -> u32 {
+    let all = [
+        material(keys, 0),
+        material(keys, 1),
+        material(keys, 2),
+        material(keys, 3),
+        material(keys, 4),
+    ];
+    let given = all.get(..keys.count).unwrap_or(&all);
+    match Keyring::for_audience(given, keys.minting_id, clamp(audience, len)) {
+        Ok(ring) => Acc(3).u64(u64::from(ring.minting_id())).0,
+        Err(e) => key_error(e),
+    }
+}
+
+/// `addr::parse_ip` on any bytes (the address text every binding hands to the core).
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub extern "C" fn rtnp_parse_ip(text: &[u8; 64], len: usize) -> u32 {
+    match rolltoken::addr::parse_ip(clamp(text, len)) {
+        Some(core::net::IpAddr::V4(v4)) => Acc(4).u64(u64::from(u32::from(v4))).0,
+        Some(core::net::IpAddr::V6(v6)) => Acc(6).bytes(&v6.octets()).0,
+        None => 0,
     }
 }
 
@@ -1060,7 +1097,8 @@ fn run_script(s: &mut Facade<'_>, p: &ScriptParams, out: &mut [u8; 128]) -> u32 
                 match s.begin(&req) {
                     Step::Done(o) => outcome(&mut acc, &o, now, &mut last, &mut last_len),
                     Step::Load(pending) => {
-                        acc.bytes(&pending.session_id().0).bool(pending.kind() == Kind::Read);
+                        acc.bytes(&pending.session_id().0)
+                            .bool(pending.kind() == Kind::Read);
                         let bytes = p.records.get(idx).copied().unwrap_or([0; RECORD_LEN]);
                         let loaded = Record::decode(&bytes).map(Some).map_err(StoreError::from);
                         match s.finish(&pending, &req, loaded, op & 0x80 != 0) {

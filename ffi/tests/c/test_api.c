@@ -133,6 +133,7 @@ static const rt_status ALL_STATUSES[] = {
     RT_STATUS_KEY_DUPLICATE_ID,
     RT_STATUS_KEY_MINTING_MISSING,
     RT_STATUS_KEY_WRONG_LENGTH,
+    RT_STATUS_KEY_AUDIENCE_TOO_LONG,
     RT_STATUS_POLICY_INVALID,
     RT_STATUS_TOKEN_EMPTY,
     RT_STATUS_TOKEN_TOO_LONG,
@@ -181,7 +182,7 @@ static void test_names(void)
         {26, "unknown_session"}, {27, "binding_mismatch"}, {28, "no_session"},
         {29, "store_unavailable"}, {30, "busy"},
     };
-    static const uint32_t unknown_statuses[] = {6, 7, 99, 105, 109, 111, 199, 209, 299, 305,
+    static const uint32_t unknown_statuses[] = {6, 7, 99, 106, 109, 111, 199, 209, 299, 305,
                                                 399, 404, 499, 511, 599, 601, 1000, 0xffffffffu};
     char version[32];
     size_t i, j;
@@ -195,7 +196,7 @@ static void test_names(void)
     CHECK(strcmp(rt_version(), version) == 0);
 
     WHERE("rt_status_str");
-    CHECK(N_STATUSES == 42);
+    CHECK(N_STATUSES == 43);
     CHECK(strcmp(rt_status_str(RT_STATUS_OK), "ok") == 0);
     for (i = 0; i < N_STATUSES; i++) {
         const char *m = rt_status_str(ALL_STATUSES[i]);
@@ -253,6 +254,51 @@ static void test_keyring(void)
     CHECK(k != NULL);
     rt_keyring_free(k);
     rt_keyring_free(NULL);
+}
+
+/* Two applications sharing secrets but not the audience refuse each other's tokens. */
+static void test_keyring_audience(void)
+{
+    uint8_t id = 1, secret[RT_KEY_LEN], sid[16], text[RT_MAX_TOKEN_LEN];
+    uint8_t aud[RT_MAX_AUDIENCE_LEN + 1];
+    size_t n = 0;
+    rt_keyring *billing = NULL, *blog = NULL, *plain = NULL, *none = NULL, *k = NULL;
+    rt_claims c;
+    int i;
+
+    WHERE("rt_keyring_new_for_audience");
+    for (i = 0; i < RT_KEY_LEN; i++)
+        secret[i] = (uint8_t)(7 * i);
+    memset(aud, 'a', sizeof aud);
+    fill_id(sid, 3);
+    CHECK_STATUS(rt_keyring_new_for_audience(&id, secret, 1, 1, (const uint8_t *)"billing", 7,
+                                             &billing),
+                 RT_STATUS_OK);
+    CHECK_STATUS(rt_keyring_new_for_audience(&id, secret, 1, 1, (const uint8_t *)"blog", 4, &blog),
+                 RT_STATUS_OK);
+    CHECK_STATUS(rt_keyring_new(&id, secret, 1, 1, &plain), RT_STATUS_OK);
+    CHECK_STATUS(rt_keyring_new_for_audience(&id, secret, 1, 1, NULL, 0, &none), RT_STATUS_OK);
+    CHECK_STATUS(rt_keyring_new_for_audience(&id, secret, 1, 1, NULL, 3, &k),
+                 RT_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(rt_keyring_new_for_audience(&id, secret, 1, 1, aud, sizeof aud, &k),
+                 RT_STATUS_KEY_AUDIENCE_TOO_LONG);
+    CHECK(k == NULL);
+    CHECK_STATUS(rt_keyring_new_for_audience(&id, secret, 1, 1, aud, RT_MAX_AUDIENCE_LEN, &k),
+                 RT_STATUS_OK);
+
+    CHECK_STATUS(rt_token_mint_compact(billing, 1, sid, 9, text, sizeof text, &n), RT_STATUS_OK);
+    CHECK_STATUS(rt_token_verify(billing, text, n, 9, &c), RT_STATUS_OK);
+    CHECK_STATUS(rt_token_verify(blog, text, n, 9, &c), RT_STATUS_TOKEN_BAD_TAG);
+    CHECK_STATUS(rt_token_verify(plain, text, n, 9, &c), RT_STATUS_TOKEN_BAD_TAG);
+    CHECK_STATUS(rt_token_verify(k, text, n, 9, &c), RT_STATUS_TOKEN_BAD_TAG);
+    /* No audience is the plain keyring. */
+    CHECK_STATUS(rt_token_mint_compact(none, 1, sid, 9, text, sizeof text, &n), RT_STATUS_OK);
+    CHECK_STATUS(rt_token_verify(plain, text, n, 9, &c), RT_STATUS_OK);
+    rt_keyring_free(billing);
+    rt_keyring_free(blog);
+    rt_keyring_free(plain);
+    rt_keyring_free(none);
+    rt_keyring_free(k);
 }
 
 static void test_policy(void)
@@ -673,9 +719,11 @@ static void test_cookies(void)
     CHECK_STATUS(rt_cookie_config_insecure_local(NULL), RT_STATUS_NULL_PARAMETER);
     CHECK_STATUS(rt_cookie_config_default(&def), RT_STATUS_OK);
     CHECK(strcmp(def.name, "__Host-rolltoken") == 0 && strcmp(def.path, "/") == 0);
-    CHECK(def.secure && def.http_only && def.same_site == RT_SAME_SITE_LAX);
+    CHECK(def.secure && def.http_only && def.same_site == RT_SAME_SITE_LAX &&
+          !def.session_only);
     CHECK_STATUS(rt_cookie_config_insecure_local(&loc), RT_STATUS_OK);
-    CHECK(strcmp(loc.name, "rolltoken") == 0 && !loc.secure && loc.http_only);
+    CHECK(strcmp(loc.name, "rolltoken") == 0 && !loc.secure && loc.http_only &&
+          !loc.session_only);
 
     WHERE("rt_cookie_find");
     hdr = "theme=dark; __Host-rolltoken=abc123; lang=en";
@@ -824,6 +872,34 @@ static void test_cookies(void)
     CHECK_STATUS(rt_clear_cookie_write(&loc, out, sizeof out, &n), RT_STATUS_OK);
     strcpy(want, "rolltoken=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax");
     CHECK_BYTES(out, n, want, strlen(want));
+
+    WHERE("session_only");
+    /* No Max-Age on the set line, whatever max_age_secs says; clearing keeps Max-Age=0. */
+    bad = def, bad.session_only = true;
+    CHECK_STATUS(rt_set_cookie_write(&bad, STR(tok), 3600, out, sizeof out, &n), RT_STATUS_OK);
+    snprintf(want, sizeof want, "__Host-rolltoken=%s; Path=/; Secure; HttpOnly; SameSite=Lax",
+             tok);
+    CHECK_BYTES(out, n, want, strlen(want));
+    CHECK_STATUS(rt_set_cookie_write(&bad, STR(tok), UINT64_MAX, out, sizeof out, &n),
+                 RT_STATUS_OK);
+    CHECK_BYTES(out, n, want, strlen(want));
+    CHECK_STATUS(rt_clear_cookie_write(&bad, out, sizeof out, &n), RT_STATUS_OK);
+    strcpy(want, "__Host-rolltoken=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax");
+    CHECK_BYTES(out, n, want, strlen(want));
+    bad = loc, bad.session_only = true, bad.same_site = RT_SAME_SITE_STRICT;
+    CHECK_STATUS(rt_set_cookie_write(&bad, STR(tok), 60, out, sizeof out, &n), RT_STATUS_OK);
+    snprintf(want, sizeof want, "rolltoken=%s; Path=/; HttpOnly; SameSite=Strict", tok);
+    CHECK_BYTES(out, n, want, strlen(want));
+    CHECK_STATUS(rt_clear_cookie_write(&bad, out, sizeof out, &n), RT_STATUS_OK);
+    strcpy(want, "rolltoken=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict");
+    CHECK_BYTES(out, n, want, strlen(want));
+    /* The config is still checked: the flag does not loosen the __Host- rules. */
+    bad = def, bad.session_only = true, bad.secure = false;
+    memset(out, 0xAA, sizeof out);
+    n = 777;
+    CHECK_STATUS(rt_set_cookie_write(&bad, STR(tok), 3600, out, sizeof out, &n),
+                 RT_STATUS_COOKIE_HOST_PREFIX_NEEDS_SECURE);
+    CHECK(untouched(out, sizeof out, 0xAA) && n == 777);
 }
 
 /* ---- the façade: argument errors -------------------------------------------------------- */
@@ -1738,6 +1814,7 @@ int main(void)
 {
     test_names();
     test_keyring();
+    test_keyring_audience();
     test_policy();
     test_log_id();
     test_tokens();

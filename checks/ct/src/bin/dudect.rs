@@ -19,7 +19,8 @@
 //!   aa_compact_same_pool, aa_compact_two_pools   DIAGNOSTIC A/A checks of the harness: both
 //!       classes from one pool, or from two independent pools of valid tokens.
 //! Both classes draw from pools of POOL tokens (CT_POOL overrides) (each its own session) with the same index
-//! distribution, and every input is copied into one buffer before it is timed.
+//! distribution, drawn afresh every CT_REFRESH (8,192) measurements, and every input is copied
+//! into one buffer before it is timed.
 //!
 //! Usage: dudect --measurements N --control-measurements M [--filter SUBSTRING]... [--list]
 //! (a filter starting with `^` matches the start of a bench name only).
@@ -71,15 +72,28 @@ fn gen_from(rng: &mut BenchRng) -> Gen {
     Gen(rng.next_u64())
 }
 
+/// How many measurements use one pair of pools before both are drawn afresh: `CT_REFRESH`
+/// from the environment (0 = never), else 8,192.
+fn refresh_every() -> usize {
+    std::env::var("CT_REFRESH")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(8192)
+}
+
 /// The measurement loop shared by every bench: `n` times, a random token index and a random
-/// class, then `op` on that class's token, timed alone by dudect-bencher.
+/// class, then `op` on that class's token, timed alone by dudect-bencher. The pools come from
+/// `fresh` and are replaced every [`refresh_every`] measurements (outside the timed region):
+/// with one fixed pool of 1,024 tokens per class, 10^7 measurements resolve the pools' own
+/// mean times, which differ by chance if verify's time varies at all with the data (a run's
+/// t then depends on its draw: large, with a sign that flips from run to run). Fresh pools
+/// make the classes what dudect assumes: distributions, not two fixed samples.
 fn measure<T>(
     runner: &mut CtRunner,
     rng: &mut BenchRng,
     name: &str,
     control: bool,
-    left: &Pool,
-    right: &Pool,
+    mut fresh: impl FnMut() -> (Pool, Pool),
     op: impl Fn(&[u8], u64) -> T,
 ) {
     let n = if control {
@@ -90,15 +104,22 @@ fn measure<T>(
     // Each input is copied into this one buffer before it is timed, so that both classes are
     // read from the same address (pool placement and alignment cannot differ between classes).
     let mut scratch = Scratch([0u8; 128]);
+    let refresh = refresh_every();
+    let (mut left, mut right) = fresh();
     let len = left.text(0).len();
+    let mut pools = 1usize;
     let start = Instant::now();
-    for _ in 0..n {
+    for i in 0..n {
+        if refresh > 0 && i > 0 && i % refresh == 0 {
+            (left, right) = fresh();
+            pools += 1;
+        }
         let r = rng.next_u64();
         let j = (r as usize) % pool_size();
         let (class, pool) = if r >> 63 == 0 {
-            (Class::Left, left)
+            (Class::Left, &left)
         } else {
-            (Class::Right, right)
+            (Class::Right, &right)
         };
         scratch.0[..len].copy_from_slice(pool.text(j));
         let counter = pool.counter(j);
@@ -110,7 +131,7 @@ fn measure<T>(
     }
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
-        "# {name}: {n} measurements in {secs:.1} s ({:.0} ns each, harness included)",
+        "# {name}: {n} measurements over {pools} pool pairs in {secs:.1} s ({:.0} ns each, harness included)",
         secs * 1e9 / n as f64
     );
 }
@@ -125,15 +146,14 @@ fn random_tags(valid: &Pool, g: &mut Gen) -> Pool {
     out
 }
 
-/// The classes of one bench, built from the bench's seed.
-fn classes(family: Family, form: Form, pos: usize, rng: &mut BenchRng) -> (Pool, Pool) {
+/// The classes of one bench, drawn from `g`.
+fn classes(family: Family, form: Form, pos: usize, g: &mut Gen) -> (Pool, Pool) {
     let keys = keyring();
-    let mut g = gen_from(rng);
-    let valid = Pool::valid(&keys, form, &mut g);
-    let wrong = valid.tag_byte_changed(pos, &mut g);
+    let valid = Pool::valid(&keys, form, g);
+    let wrong = valid.tag_byte_changed(pos, g);
     match family {
         Family::ValidVsWrong => (valid, wrong),
-        Family::RandomVsWrong => (random_tags(&valid, &mut g), wrong),
+        Family::RandomVsWrong => (random_tags(&valid, g), wrong),
     }
 }
 
@@ -163,31 +183,35 @@ fn bench<const I: usize>(
     control: bool,
 ) {
     let keys = keyring();
-    let (left, right) = classes(family, form, I, rng);
+    let mut g = gen_from(rng);
     let name = format!(
         "{}{}_{}{I:02}",
         if control { "control_" } else { "" },
         form.name(),
         family.name()
     );
+    // Every pool pair is checked before it is timed: valid tokens accepted, changed refused.
+    let mut fresh = |accepts: &dyn Fn(&[u8], u64) -> bool| {
+        let (left, right) = classes(family, form, I, &mut g);
+        sanity(&left, &right, family, accepts);
+        (left, right)
+    };
     match (form, control) {
         (Form::Compact, false) => {
             let accepts = |t: &[u8], c| verify_compact(&keys, t, c) == Ok(true);
-            sanity(&left, &right, family, accepts);
-            measure(runner, rng, &name, control, &left, &right, |t, c| {
+            measure(runner, rng, &name, control, || fresh(&accepts), |t, c| {
                 verify_compact(&keys, t, c)
             });
         }
         (Form::Full, false) => {
-            sanity(&left, &right, family, |t, _| verify_full(&keys, t).is_ok());
-            measure(runner, rng, &name, control, &left, &right, |t, _| {
+            let accepts = |t: &[u8], _| verify_full(&keys, t).is_ok();
+            measure(runner, rng, &name, control, || fresh(&accepts), |t, _| {
                 verify_full(&keys, t)
             });
         }
         (_, true) => {
             let accepts = |t: &[u8], c| leaky_verify_compact(&keys, t, c);
-            sanity(&left, &right, family, accepts);
-            measure(runner, rng, &name, control, &left, &right, |t, c| {
+            measure(runner, rng, &name, control, || fresh(&accepts), |t, c| {
                 leaky_verify_compact(&keys, t, c)
             });
         }
@@ -218,16 +242,13 @@ fn control_random<const I: usize>(r: &mut CtRunner, g: &mut BenchRng) {
 fn aa_compact_same_pool(runner: &mut CtRunner, rng: &mut BenchRng) {
     let keys = keyring();
     let mut g = gen_from(rng);
-    let valid = Pool::valid(&keys, Form::Compact, &mut g);
-    measure(
-        runner,
-        rng,
-        "aa_compact_same_pool",
-        false,
-        &valid,
-        &valid,
-        |t, c| verify_compact(&keys, t, c),
-    );
+    let fresh = || {
+        let valid = Pool::valid(&keys, Form::Compact, &mut g);
+        (valid.clone(), valid)
+    };
+    measure(runner, rng, "aa_compact_same_pool", false, fresh, |t, c| {
+        verify_compact(&keys, t, c)
+    });
 }
 
 /// Diagnostic: two independent pools of valid compact tokens (different sessions and tags).
@@ -236,21 +257,17 @@ fn aa_compact_same_pool(runner: &mut CtRunner, rng: &mut BenchRng) {
 fn aa_compact_two_pools(runner: &mut CtRunner, rng: &mut BenchRng) {
     let keys = keyring();
     let mut g = gen_from(rng);
-    let a = Pool::valid(&keys, Form::Compact, &mut g);
-    let b = Pool::valid(&keys, Form::Compact, &mut g);
-    measure(
-        runner,
-        rng,
-        "aa_compact_two_pools",
-        false,
-        &a,
-        &b,
-        |t, c| verify_compact(&keys, t, c),
-    );
+    let fresh = || {
+        let a = Pool::valid(&keys, Form::Compact, &mut g);
+        (a, Pool::valid(&keys, Form::Compact, &mut g))
+    };
+    measure(runner, rng, "aa_compact_two_pools", false, fresh, |t, c| {
+        verify_compact(&keys, t, c)
+    });
 }
 
 fn control_compare(runner: &mut CtRunner, rng: &mut BenchRng) {
-    let (valid, wrong) = classes(Family::ValidVsWrong, Form::Compact, 0, rng);
+    let (valid, wrong) = classes(Family::ValidVsWrong, Form::Compact, 0, &mut gen_from(rng));
     // The expected tag of token j is the tag of valid token j; the presented one is either.
     let expected: Vec<[u8; TAG_LEN]> = (0..pool_size()).map(|j| tag_of(valid.text(j))).collect();
     let presented_valid: Vec<[u8; TAG_LEN]> = expected.clone();
