@@ -79,9 +79,10 @@ fuzz_one() {
   local log="$logs/$t.log"
   local run_log="$log.$$"
   [ "$FUZZ_RUNS" -gt 0 ] && runs_arg=(-runs="$FUZZ_RUNS")
-  # The outer timeout only guards against a fuzzer that does not stop by itself.
+  # The outer timeout only guards against a fuzzer that does not stop by itself. (The
+  # `+` form expands an empty array under `set -u` on bash before 4.4 too.)
   timeout --kill-after=15 $((FUZZ_SECONDS + 180)) \
-    "$bin/$t" "corpus/$t" "${runs_arg[@]}" \
+    "$bin/$t" "corpus/$t" ${runs_arg[@]+"${runs_arg[@]}"} \
       -max_total_time="$FUZZ_SECONDS" -timeout="$FUZZ_TIMEOUT" \
       -rss_limit_mb="$FUZZ_RSS_MB" -malloc_limit_mb="$FUZZ_RSS_MB" \
       -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$run_log" 2>&1 || rc=$?
@@ -113,6 +114,9 @@ fuzz_one() {
     echo "ok fuzz: $t: $execs execs, cov $cov, ft $ft, 0 crashes (cov of ${edges:-?} edges, ${rate:-?} exec/s$short)" >"$logs/$t.result"
   fi
 }
+
+# Background jobs of a non-interactive shell ignore SIGINT: stop them with the script.
+trap 'kill $(jobs -p) 2>/dev/null || true' INT TERM EXIT
 
 n=0
 failed=0

@@ -389,9 +389,13 @@ func TestKeyringAudience(t *testing.T) {
 			t.Errorf("%s accepted billing's token: %v", name, err)
 		}
 	}
-	plainTok, _ := plain.MintCompact(1, sid, 9)
-	if noneTok, _ := none.MintCompact(1, sid, 9); noneTok != plainTok {
-		t.Errorf("the empty audience is not the plain keyring: %s vs %s", noneTok, plainTok)
+	plainTok, err := plain.MintCompact(1, sid, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noneTok, err := none.MintCompact(1, sid, 9)
+	if err != nil || noneTok != plainTok || noneTok == tok {
+		t.Errorf("the empty audience is not the plain keyring: %s vs %s (%v)", noneTok, plainTok, err)
 	}
 	if _, err := NewKeyringForAudience(keys, 1, bytes.Repeat([]byte("a"), MaxAudienceLen+1)); !errors.Is(err, ErrKeyAudienceTooLong) {
 		t.Errorf("a too long audience: %v", err)

@@ -46,6 +46,19 @@ fn parse_ipv4(text: &[u8]) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
+/// The value of `c` as a digit of `radix` (10 or 16), written out rather than
+/// `char::to_digit`, which asserts on its radix: no panic path, whatever the optimiser keeps.
+fn digit(c: u8, radix: u32) -> Option<u32> {
+    let d = match c {
+        b'0'..=b'9' => c.wrapping_sub(b'0'),
+        b'a'..=b'f' => c.wrapping_sub(b'a').wrapping_add(10),
+        b'A'..=b'F' => c.wrapping_sub(b'A').wrapping_add(10),
+        _ => return None,
+    };
+    let d = u32::from(d);
+    (d < radix).then_some(d)
+}
+
 /// The unread rest of the text. Each reader either consumes what it returns or leaves the
 /// cursor where it was (it works on a copy and commits on success).
 #[derive(Clone, Copy)]
@@ -70,7 +83,7 @@ impl Cursor<'_> {
         let mut p = *self;
         let mut value = 0u32;
         let mut digits = 0usize;
-        while let Some(d) = p.0.first().and_then(|&c| char::from(c).to_digit(radix)) {
+        while let Some(d) = p.0.first().and_then(|&c| digit(c, radix)) {
             p.0 = p.0.get(1..)?;
             digits = digits.wrapping_add(1);
             if digits > max_digits {

@@ -418,8 +418,9 @@ impl Keyring {
         // Each part is the first 4 bytes of SHA-256((K ⊕ ipad) ‖ message): HMAC's inner hash,
         // truncated, without the outer one. A secret-prefix hash truncated this far is a PRF
         // (AMAC, Bellare–Bernstein–Tessaro, EUROCRYPT 2016): 224 of the 256 state bits stay
-        // hidden, so no length extension; and the binding is evidence and a cache key, never
-        // an authenticator. This saves two of the five compressions of every request's binding.
+        // hidden, so no length extension. (The binding is evidence and a cache key; it gates a
+        // request only under the `Require*` policies, and 32 bits per part is all it claims.)
+        // This saves two of the five compressions of every request's binding.
         let [ua, ..] = mac.inner_hash(&[b"ua", input.user_agent]);
         let [ip, ..] = mac.inner_padded(&ip_block);
         Some(Binding {
@@ -638,6 +639,13 @@ mod tests {
         let (app, other) = (ring(b"app"), ring(b"other"));
         assert_ne!(tag(&app), tag(&other));
         assert_ne!(bind(&app), bind(&other));
+        let client = BindingInput::new(b"Mozilla/5.0", "192.0.2.1".parse().ok());
+        let binding = |r: &Keyring| r.binding(1, &client).unwrap();
+        assert_ne!(binding(&app).user_agent, binding(&other).user_agent);
+        assert_ne!(binding(&app).ip, binding(&other).ip);
+        // The empty audience and the one-byte audience 0x00 are different keys (label vs
+        // label ‖ 0x00 ‖ 0x00).
+        assert_ne!(tag(&ring(b"")), tag(&ring(b"\0")));
         assert_ne!(tag(&app), tag(&Keyring::new(&k, 1).unwrap()));
         assert_eq!(tag(&ring(b"")), tag(&Keyring::new(&k, 1).unwrap()));
         // The subkey is HMAC(secret, label ‖ 0x00 ‖ audience): check it against a plain HMAC.
@@ -649,6 +657,46 @@ mod tests {
             Keyring::for_audience(&k, 1, &[b'a'; MAX_AUDIENCE_LEN + 1]).err(),
             Some(KeyError::AudienceTooLong)
         );
+    }
+
+    /// The binding as documented, from `sha2` alone: each part is the first 4 bytes of
+    /// SHA-256((K_b ⊕ ipad) ‖ message), K_b = HMAC(secret, "rolltoken/v1/binding"), for user
+    /// agents around every padding edge (the message crosses 55/56, 119/120, 183/184 bytes
+    /// after the 64-byte key block) and each address family.
+    #[test]
+    fn binding_is_the_truncated_inner_hash_of_the_binding_subkey() {
+        extern crate std;
+        use sha2::Digest;
+        use std::vec::Vec;
+        let secret = [0x42; 32];
+        let ring = Keyring::new(&[KeyMaterial::new(5, secret)], 5).unwrap();
+        let mut kb = [0u8; 64];
+        kb[..32].copy_from_slice(&PrekeyedMac::new(&secret).mac(&[LABEL_BINDING]));
+        let part = |message: &[u8]| -> [u8; 4] {
+            let mut h = Sha256::new();
+            h.update(kb.map(|b| b ^ 0x36));
+            h.update(message);
+            h.finalize()[..4].try_into().unwrap()
+        };
+        let ip = |s: &str| s.parse::<IpAddr>().ok();
+        let addresses: [(Option<IpAddr>, &[u8]); 4] = [
+            (None, &[0]),
+            (ip("192.0.2.77"), &[4, 192, 0, 2]),
+            (ip("::ffff:192.0.2.77"), &[4, 192, 0, 2]),
+            (ip("2001:db8:1:2:3::9"), &[6, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2]),
+        ];
+        for len in [0, 1, 52, 53, 54, 55, 56, 116, 117, 118, 119, 120, 180, 181, 182, 183, 184, 300] {
+            let ua: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            for (addr, prefix) in addresses {
+                let b = ring.binding(5, &BindingInput::new(&ua, addr)).unwrap();
+                let mut ua_msg = Vec::from(&b"ua"[..]);
+                ua_msg.extend_from_slice(&ua);
+                let mut ip_msg = Vec::from(&b"ip"[..]);
+                ip_msg.extend_from_slice(prefix);
+                assert_eq!(b.user_agent, part(&ua_msg), "user agent of {len} bytes");
+                assert_eq!(b.ip, part(&ip_msg), "{addr:?}");
+            }
+        }
     }
 
     #[test]

@@ -776,12 +776,12 @@ mod tests {
             mint_full(&empty, &claims()).unwrap().as_str(),
             mint_full(&plain, &claims()).unwrap().as_str()
         );
-        // A label can't be extended into another audience's: "a" + "\0b" vs "a\0b".
-        let a = Keyring::for_audience(&secrets, 1, b"a").unwrap();
-        let a0b = Keyring::for_audience(&secrets, 1, b"a\0b").unwrap();
+        // An audience is bound whole: one that extends another is another key.
+        let a = Keyring::for_audience(&secrets, 1, b"app").unwrap();
+        let longer = Keyring::for_audience(&secrets, 1, b"app\0").unwrap();
         assert_ne!(
             mint_compact(&a, 1, &sid, 9).unwrap().as_str(),
-            mint_compact(&a0b, 1, &sid, 9).unwrap().as_str()
+            mint_compact(&longer, 1, &sid, 9).unwrap().as_str()
         );
     }
 

@@ -619,12 +619,36 @@ fn run(src: &mut Src<'_>, st: &mut State) {
                 );
                 let secrets = In::new((0..count * 32).map(|i| i as u8).collect(), src);
                 let minting = [1u8, 2, 200, 3][usize::from(src.u8() % 4)];
+                // Half the time with an audience of 0..=71 bytes (the limit is 64).
+                let audience = (src.u8() & 1 == 1).then(|| {
+                    let len = usize::from(src.u8() % 72);
+                    In::new((0..len).map(|i| i as u8).collect(), src)
+                });
                 let mut out = OutVal::<*mut rt_keyring>::new(src);
                 let code = check_status(unsafe {
-                    rt_keyring_new(ids.ptr(), secrets.ptr(), count, minting, out.ptr())
+                    match &audience {
+                        None => rt_keyring_new(ids.ptr(), secrets.ptr(), count, minting, out.ptr()),
+                        Some(a) => rt_keyring_new_for_audience(
+                            ids.ptr(),
+                            secrets.ptr(),
+                            count,
+                            minting,
+                            a.ptr(),
+                            a.len(),
+                            out.ptr(),
+                        ),
+                    }
                 });
                 if out.null || (count > 0 && count <= 4 && (ids.null || secrets.null)) {
                     assert_ne!(code, OK);
+                }
+                if let Some(a) = &audience {
+                    if a.len() > RT_MAX_AUDIENCE_LEN || (a.null && a.len() > 0) {
+                        assert_ne!(code, OK, "an audience of {} bytes (NULL: {})", a.len(), a.null);
+                    }
+                    if code == rt_status::KeyAudienceTooLong as u32 {
+                        assert!(a.len() > RT_MAX_AUDIENCE_LEN);
+                    }
                 }
                 if code == OK {
                     let k = *out.get();
