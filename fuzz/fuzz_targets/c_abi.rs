@@ -644,7 +644,13 @@ fn run(src: &mut Src<'_>, st: &mut State) {
                 }
                 if let Some(a) = &audience {
                     if a.len() > RT_MAX_AUDIENCE_LEN || (a.null && a.len() > 0) {
-                        assert_ne!(code, OK, "an audience of {} bytes (NULL: {})", a.len(), a.null);
+                        assert_ne!(
+                            code,
+                            OK,
+                            "an audience of {} bytes (NULL: {})",
+                            a.len(),
+                            a.null
+                        );
                     }
                     if code == rt_status::KeyAudienceTooLong as u32 {
                         assert!(a.len() > RT_MAX_AUDIENCE_LEN);

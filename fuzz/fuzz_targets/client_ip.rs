@@ -16,5 +16,10 @@ fuzz_target!(|data: &[u8]| {
     let reference = core::str::from_utf8(data)
         .ok()
         .and_then(|t| t.parse::<IpAddr>().ok());
-    assert_eq!(parse_ip(data), reference, "{:?}", String::from_utf8_lossy(data));
+    assert_eq!(
+        parse_ip(data),
+        reference,
+        "{:?}",
+        String::from_utf8_lossy(data)
+    );
 });
