@@ -7,6 +7,7 @@ Inputs (each may be missing: its rows say "not run"):
   estimate, ns), from ``cargo bench -p rolltoken-benches`` (benches/rolltoken.rs and
   benches/ffi.rs);
 - ``target/bench/go.json`` from ``bash go/bench/run.sh`` (ns/op per Go benchmark);
+- ``target/bench/ffi.json`` from the C ABI bench's interleaved pass (``benches/benches/ffi.rs``);
 - ``target/bench/python.json`` from ``python/bench/micro.py`` (section ``micro``) and
   ``python/bench/asgi_load.py`` (section ``asgi``);
 - ``target/bench/run-info.json`` from ``benches/bench-all.sh`` (when the run started, each
@@ -40,6 +41,7 @@ if not TARGET.is_absolute():
 CRITERION = TARGET / "criterion"
 GO_JSON = TARGET / "bench" / "go.json"
 PY_JSON = TARGET / "bench" / "python.json"
+FFI_JSON = TARGET / "bench" / "ffi.json"
 RUN_INFO = TARGET / "bench" / "run-info.json"
 OUT_MD = ROOT / "BENCHMARKS.md"
 OUT_PNG = ROOT / "docs" / "benchmarks.png"
@@ -385,6 +387,42 @@ def rust_section() -> List[str]:
                None if worst is None else worst <= FFI_TARGET, "×" + (" (some ops not run)" if any_missing else ""))
     )
     TARGETS_OUT[-1].stale = max((d for g, _ in FFI_GROUPS if (d := criterion_stale(g))), default=None)
+    out.append("")
+    out += ffi_paired_rows()
+    return out
+
+
+def ffi_paired_rows() -> List[str]:
+    """The C ABI bench's interleaved pass: Rust and C timed in alternating batches, so each
+    round's ratio compares two figures taken under the same load (criterion's medians above
+    come from separate, consecutive measurements)."""
+    data = load_json(FFI_JSON)
+    paired = (data or {}).get("paired") or {}
+    ops = paired.get("ops") or {}
+    if not ops:
+        return [f"Interleaved pass: {NOT_RUN} (no `{FFI_JSON.name}`).", ""]
+    out = [
+        f"Interleaved pass ({paired.get('rounds', '?')} rounds of alternating batches, "
+        f"`{FFI_JSON.relative_to(ROOT) if FFI_JSON.is_relative_to(ROOT) else FFI_JSON}`"
+        f"{f', stale: {st}' if (st := stale(FFI_JSON)) else ''}):",
+        "",
+        "| operation | Rust, fastest batch | C ABI, fastest batch | ÷ (fastest) | ÷ (median of the rounds' ratios) | target ≤ 1.1× |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    worst: Optional[float] = None
+    for op, v in ops.items():
+        med = v.get("c_over_rust_paired_median")
+        if med is not None:
+            worst = med if worst is None else max(worst, med)
+        out.append(
+            f"| {op.replace('_', ' ')} | {fmt_ns(v.get('rust_min_ns'))} | {fmt_ns(v.get('c_abi_min_ns'))} | "
+            f"{fmt_x(v.get('c_over_rust_min'))} | {fmt_x(med)} | "
+            f"{verdict(None if med is None else med <= FFI_TARGET)} |"
+        )
+    TARGETS_OUT.append(
+        Target("C", f"C ABI ≤ {FFI_TARGET:g}× direct Rust (worst op, interleaved)", worst,
+               None if worst is None else worst <= FFI_TARGET, "×")
+    )
     out.append("")
     return out
 

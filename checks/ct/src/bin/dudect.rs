@@ -19,8 +19,9 @@
 //!   aa_compact_same_pool, aa_compact_two_pools   DIAGNOSTIC A/A checks of the harness: both
 //!       classes from one pool, or from two independent pools of valid tokens.
 //! Both classes draw from pools of POOL tokens (CT_POOL overrides) (each its own session) with the same index
-//! distribution, drawn afresh every CT_REFRESH (8,192) measurements, and every input is copied
-//! into one buffer before it is timed.
+//! distribution, drawn afresh every CT_REFRESH (8,192) measurements, stored interleaved in one
+//! buffer (token j of each class side by side), and every input is copied into one scratch
+//! buffer before it is timed.
 //!
 //! Usage: dudect --measurements N --control-measurements M [--filter SUBSTRING]... [--list]
 //! (a filter starting with `^` matches the start of a bench name only).
@@ -72,6 +73,44 @@ fn gen_from(rng: &mut BenchRng) -> Gen {
     Gen(rng.next_u64())
 }
 
+/// Both classes' inputs in one buffer, token j of each class side by side, so that where the
+/// inputs are copied from (cache sets, pages, the allocator's placement of two separate
+/// pools) is the same for both classes: with two pools, a full token's class could come from
+/// memory that the cache treats differently, on every refresh alike.
+struct Interleaved {
+    bytes: Vec<u8>,
+    counters: Vec<u64>,
+    len: usize,
+}
+
+impl Interleaved {
+    fn of((left, right): (Pool, Pool)) -> Interleaved {
+        let len = left.text(0).len();
+        let mut bytes = Vec::with_capacity(2 * len * pool_size());
+        let mut counters = Vec::with_capacity(2 * pool_size());
+        for j in 0..pool_size() {
+            for pool in [&left, &right] {
+                bytes.extend_from_slice(pool.text(j));
+                counters.push(pool.counter(j));
+            }
+        }
+        Interleaved {
+            bytes,
+            counters,
+            len,
+        }
+    }
+
+    fn text(&self, j: usize, side: usize) -> &[u8] {
+        let at = (2 * j + side) * self.len;
+        &self.bytes[at..at + self.len]
+    }
+
+    fn counter(&self, j: usize, side: usize) -> u64 {
+        self.counters[2 * j + side]
+    }
+}
+
 /// How many measurements use one pair of pools before both are drawn afresh: `CT_REFRESH`
 /// from the environment (0 = never), else 8,192.
 fn refresh_every() -> usize {
@@ -105,24 +144,24 @@ fn measure<T>(
     // read from the same address (pool placement and alignment cannot differ between classes).
     let mut scratch = Scratch([0u8; 128]);
     let refresh = refresh_every();
-    let (mut left, mut right) = fresh();
-    let len = left.text(0).len();
+    let mut inputs = Interleaved::of(fresh());
+    let len = inputs.len;
     let mut pools = 1usize;
     let start = Instant::now();
     for i in 0..n {
         if refresh > 0 && i > 0 && i % refresh == 0 {
-            (left, right) = fresh();
+            inputs = Interleaved::of(fresh());
             pools += 1;
         }
         let r = rng.next_u64();
         let j = (r as usize) % pool_size();
-        let (class, pool) = if r >> 63 == 0 {
-            (Class::Left, &left)
+        let (class, side) = if r >> 63 == 0 {
+            (Class::Left, 0)
         } else {
-            (Class::Right, &right)
+            (Class::Right, 1)
         };
-        scratch.0[..len].copy_from_slice(pool.text(j));
-        let counter = pool.counter(j);
+        scratch.0[..len].copy_from_slice(inputs.text(j, side));
+        let counter = inputs.counter(j, side);
         // Let the copy (whose loads may miss the cache for one pool more than for the other)
         // complete before the clock starts, so that it cannot overlap the timed operation.
         fence(Ordering::SeqCst);
