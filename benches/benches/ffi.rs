@@ -42,7 +42,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use criterion::{Criterion, criterion_group};
-use hmac::{Hmac, KeyInit, Mac};
 use rolltoken::keys::Keyring;
 use rolltoken::policy::Policy;
 use rolltoken::token::{self, Subject};
@@ -53,9 +52,6 @@ use rolltoken_ffi::{
     rt_sessions_free, rt_sessions_handle, rt_sessions_login, rt_sessions_new, rt_status,
     rt_token_verify,
 };
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// The client address as a C caller passes it (text).
 const CLIENT_IP_TEXT: &[u8] = b"203.0.113.7";
@@ -63,33 +59,9 @@ const CLIENT_IP_TEXT: &[u8] = b"203.0.113.7";
 // ---------------------------------------------------------------------------------------------
 // The floor (as in benches/rolltoken.rs)
 
-struct Floor {
-    mac: HmacSha256,
-    msg: [u8; 29],
-}
-
-impl Floor {
-    fn new() -> Floor {
-        let floor = Floor {
-            mac: <HmacSha256 as KeyInit>::new_from_slice(&fx::SECRET).expect("any key length"),
-            msg: fx::compact_mac_input(),
-        };
-        assert_eq!(floor.msg.len(), 29);
-        floor
-    }
-}
-
-#[inline(never)]
-fn floor_hmac(f: &Floor) -> [u8; 32] {
-    let mut m = f.mac.clone();
-    m.update(&f.msg);
-    m.finalize().into_bytes().into()
-}
-
-fn bench_floor(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
-    let f = Floor::new();
-    g.bench_function("floor_hmac_29B", |b| b.iter(|| floor_hmac(black_box(&f))));
-}
+#[path = "common/floor.rs"]
+mod floor;
+use floor::{Floor, bench_floor, floor_hmac};
 
 // ---------------------------------------------------------------------------------------------
 // C handles

@@ -34,7 +34,8 @@
 //!   operations above are made of — `CompactToken::matches` and `FullToken::verify` on an
 //!   already-parsed token, `Keyring::binding` (two keyed hashes of a 105-byte user agent and a
 //!   /24), `log_id`, `engine::decide` of an advance on a record in hand, a memory-store load +
-//!   compare-and-swap save, and `Sessions::handle` of a read with the current token.
+//!   compare-and-swap save, `Sessions::handle` of a read with the current token, and
+//!   `addr::parse_ip` beside `str::parse::<IpAddr>` (IPv4 and IPv6 text).
 //!
 //! - **ratio mode** (`ROLLTOKEN_RATIOS=1`, no criterion): the floor and the target ops
 //!   (compact and full verify, both advances, their jsonwebtoken peers) timed in alternating
@@ -52,7 +53,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cookie::{Cookie, CookieJar, Key};
 use criterion::{Criterion, criterion_group};
-use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rolltoken::cookie::{MAX_SET_COOKIE_LEN, find_cookie, write_set_cookie};
 use rolltoken::engine;
@@ -64,40 +64,13 @@ use rolltoken::store::{MemoryStore, Store};
 use rolltoken::token::{self, Claims, Parsed, SessionId, TokenBuf};
 use rolltoken_benches as fx;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
 
 // ---------------------------------------------------------------------------------------------
 // The floor
 
-struct Floor {
-    mac: HmacSha256,
-    msg: [u8; 29],
-}
-
-impl Floor {
-    fn new() -> Floor {
-        let floor = Floor {
-            mac: <HmacSha256 as KeyInit>::new_from_slice(&fx::SECRET).expect("any key length"),
-            msg: fx::compact_mac_input(),
-        };
-        assert_eq!(floor.msg.len(), 29);
-        floor
-    }
-}
-
-#[inline(never)]
-fn floor_hmac(f: &Floor) -> [u8; 32] {
-    let mut m = f.mac.clone();
-    m.update(&f.msg);
-    m.finalize().into_bytes().into()
-}
-
-fn bench_floor(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
-    let f = Floor::new();
-    g.bench_function("floor_hmac_29B", |b| b.iter(|| floor_hmac(black_box(&f))));
-}
+#[path = "common/floor.rs"]
+mod floor;
+use floor::{Floor, bench_floor, floor_hmac};
 
 // ---------------------------------------------------------------------------------------------
 // jsonwebtoken
@@ -676,6 +649,23 @@ fn components(c: &mut Criterion) {
         b.iter(|| rt_binding(black_box(&keys), black_box(&client)))
     });
     g.bench_function("log_id", |b| b.iter(|| rt_log_id(black_box(&sid))));
+    // The core's address parser beside the standard one it replaces in the bindings (the
+    // claim in core/src/addr.rs), on the fixture's IPv4 text and an IPv6 one.
+    for text in [&b"203.0.113.7"[..], b"2001:db8:85a3::8a2e:370:7334"] {
+        let want = core::str::from_utf8(text).ok().and_then(|t| t.parse().ok());
+        assert!(want.is_some() && rolltoken::addr::parse_ip(text) == want);
+        let v = if text.contains(&b':') { "v6" } else { "v4" };
+        g.bench_function(format!("addr_parse_ip_{v}"), |b| {
+            b.iter(|| rolltoken::addr::parse_ip(black_box(text)))
+        });
+        g.bench_function(format!("std_str_parse_ip_{v}"), |b| {
+            b.iter(|| {
+                core::str::from_utf8(black_box(text))
+                    .ok()
+                    .and_then(|t| t.parse::<core::net::IpAddr>().ok())
+            })
+        });
+    }
     g.bench_function("engine_decide_advance", |b| {
         b.iter(|| {
             rt_decide(
