@@ -6,8 +6,8 @@
 //! that the no-panic canary cannot rule out). Speed is not the reason: beside the standard
 //! parser in the same criterion group (`components/addr_parse_ip_*` vs
 //! `components/std_str_parse_ip_*` in benches/benches/rolltoken.rs) it measured 26–28 ns vs
-//! 29–33 ns for IPv4 text and 77 ns vs 175 ns for IPv6. The grammar is the standard parser's, step for step: IPv4 `a.b.c.d` with each
-//! part `0` or 1–3 digits without a leading zero and at most 255; IPv6 as up to 8 groups of
+//! 29–33 ns for IPv4 text and 77 ns vs 175 ns for IPv6. The grammar is the standard
+//! parser's, step for step: IPv4 `a.b.c.d` with each part `0` or 1–3 digits without a leading zero and at most 255; IPv6 as up to 8 groups of
 //! 1–4 hex digits, at most one `::` standing for one or more zero groups, and optionally an
 //! embedded IPv4 address in the last two groups; no zone id, no brackets, no port.
 
